@@ -9,7 +9,7 @@ VENV="${APRON_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
 
 APT_PACKAGES=(podman runc debootstrap uidmap slirp4netns fuse-overlayfs
-              etcd-server etcd-client openssh-client rsync git make ca-certificates)
+              etcd-server etcd-client openssh-client sshpass rsync git make ca-certificates shellcheck)
 
 log() { printf '[bootstrap] %s\n' "$*"; }
 
@@ -55,6 +55,30 @@ create_venv() {
   fi
 }
 
+create_checkov_venv() {
+  # checkov pins dependencies that clash with ansible-lint's, so it gets a venv of its own.
+  local venv="$ROOT/.venv-checkov" stamp="$ROOT/.venv-checkov/.apron-requirements.sha256" want
+  want="$(cat "$ROOT/requirements/checkov.txt" "$ROOT/requirements/checkov-constraints.txt" | sha256sum | cut -d' ' -f1)"
+  [ -x "$venv/bin/python" ] || { log "creating $venv"; "$PYTHON" -m venv "$venv"; }
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing checkov into $venv"
+    "$venv/bin/pip" install -q -r "$ROOT/requirements/checkov.txt" -c "$ROOT/requirements/checkov-constraints.txt"
+    echo "$want" > "$stamp"
+  fi
+}
+
+install_ansible_test_pip_bootstrap() {
+  # ansible-test makes a venv per sanity test and bootstraps pip in it with a get-pip.py
+  # downloaded from a host this machine cannot reach; give it an equivalent it can run.
+  local pip_version cache
+  pip_version="$(grep -oP "pip='\K[0-9.]+" "$VENV"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -n1)"
+  cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+  if ! cmp -s "$ROOT/scripts/files/ansible-test-get-pip.py" "$cache"; then
+    mkdir -p "$(dirname "$cache")"
+    cp "$ROOT/scripts/files/ansible-test-get-pip.py" "$cache"
+  fi
+}
+
 link_collection() {
   local dir="$ROOT/.collections/ansible_collections/apron"
   mkdir -p "$dir"
@@ -64,5 +88,7 @@ link_collection() {
 install_apt_packages
 configure_podman
 create_venv
+create_checkov_venv
+install_ansible_test_pip_bootstrap
 link_collection
 log "ready: source scripts/env.sh (make does this for you)"

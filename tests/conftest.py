@@ -29,8 +29,8 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def aws_credentials():
     """Fake credentials so boto3 never looks for real ones (moto accepts any)."""
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                             "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION")}
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION")
+    saved = {name: os.environ.get(name) for name in names}
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "eu-west-1"})
     os.environ.pop("AWS_PROFILE", None)
