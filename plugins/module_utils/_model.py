@@ -1,0 +1,493 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+"""The cluster model (apron.io/v1alpha1): public facade.
+
+::
+
+    model = load_model(paths)      # file(s) and/or directories of *.yml / *.yaml
+    # raises ModelValidationError(errors=[ModelError, ...]) with *every* error at once
+    model.providers / .environments / .clusters / .pools   # dict name -> Resource
+    pool = model.pools["staging-etcd"]
+    pool.effective     # fully resolved spec: built-in defaults + environment defaults + own spec
+    pool.provenance    # "spec.count" -> "builtin:role/etcd" | "Environment/staging (file:line)" | ...
+    model.cluster_of(pool), model.environment_of(cluster), model.provider_of(environment)
+    model.instances()  # declared instances: <pool>-<index>, zones round-robin
+    model.to_dict()    # plain data, JSON-serialisable
+
+Depends on PyYAML and the standard library only; Python 3.8 syntax (module_utils).
+"""
+from __future__ import annotations
+
+import copy
+import os
+
+try:
+    import yaml
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
+    YAML_IMPORT_ERROR = exc
+
+from ansible_collections.apron.cluster.plugins.module_utils._model_errors import (  # noqa: F401 (re-exported)
+    MISSING,
+    ModelError,
+    ModelValidationError,
+    format_path,
+)
+from ansible_collections.apron.cluster.plugins.module_utils import _model_resolve as R
+from ansible_collections.apron.cluster.plugins.module_utils import _model_validate as V
+from ansible_collections.apron.cluster.plugins.module_utils._model_schema import API_VERSION, KINDS, SCHEMA
+
+__all__ = ["load_model", "Model", "Resource", "ModelError", "ModelValidationError", "MISSING", "API_VERSION", "KINDS",
+           "format_path"]
+
+YAML_SUFFIXES = (".yml", ".yaml")
+_ATTR = {"Provider": "providers", "Environment": "environments", "Cluster": "clusters", "InstancePool": "pools"}
+
+
+class Resource(object):
+    """One document of the model."""
+
+    def __init__(self, kind, name, file, document, lines=None, line=None, index=0):
+        self.kind = kind
+        self.name = name
+        self.file = file
+        self.document = document
+        self.lines = lines or {}
+        self.line = line
+        self.index = index  # position of the document in its file
+        self.spec = document.get("spec") if isinstance(document, dict) else None
+        self.metadata = document.get("metadata") if isinstance(document, dict) else None
+        self.effective = {}
+        self.provenance = {}
+        self.valid = True  # False when the document itself failed the schema
+
+    @property
+    def ref(self):
+        return "%s/%s" % (self.kind, self.name)
+
+    def line_of(self, parts):
+        """Line of the deepest key of ``parts`` (a tuple like ('spec', 'zones', 0)) present in the file."""
+        parts = tuple(parts)
+        while parts:
+            if parts in self.lines:
+                return self.lines[parts]
+            parts = parts[:-1]
+        return self.line
+
+    def get(self, dotted, default=None):
+        """Effective value by dotted path below spec: ``pool.get('count')``, ``cluster.get('network.vpcCIDR')``."""
+        node = self.effective
+        for key in dotted.split("."):
+            if not isinstance(node, dict) or key not in node:
+                return default
+            node = node[key]
+        return node
+
+    def values(self):
+        """Every effective leaf value with its source: [{path, value, source}] (a list is one leaf)."""
+        out = []
+
+        def walk(parts, value):
+            if isinstance(value, dict) and value:
+                for key, sub in value.items():
+                    walk(parts + (key,), sub)
+                return
+            path = format_path(parts)
+            out.append({"path": path, "value": copy.deepcopy(value), "source": self.provenance.get(path, "unknown")})
+
+        walk(("spec",), self.effective)
+        return sorted(out, key=lambda item: item["path"])
+
+    def to_dict(self, provenance=True):
+        data = {
+            "kind": self.kind,
+            "name": self.name,
+            "file": self.file,
+            "line": self.line,
+            "metadata": copy.deepcopy(self.metadata) if isinstance(self.metadata, dict) else {"name": self.name},
+            "spec": copy.deepcopy(self.effective),
+        }
+        if provenance:
+            data["provenance"] = dict(self.provenance)
+        return data
+
+    def __repr__(self):
+        return "Resource(%s, %s:%s)" % (self.ref, self.file, self.line)
+
+
+class Model(object):
+    """The resolved model. Build it with :func:`load_model`."""
+
+    def __init__(self):
+        self.providers = {}
+        self.environments = {}
+        self.clusters = {}
+        self.pools = {}
+        self.files = []
+
+    # -- navigation -------------------------------------------------------------
+    def by_kind(self, kind):
+        return getattr(self, _ATTR[kind])
+
+    def resources(self):
+        for kind in KINDS:
+            yield from self.by_kind(kind).values()
+
+    def _get(self, kind, item):
+        if item is None:
+            return None
+        if isinstance(item, Resource):
+            if item.kind == kind:
+                return item
+            return None
+        return self.by_kind(kind).get(item)
+
+    def cluster_of(self, pool):
+        """The Cluster of an InstancePool (Resource or name)."""
+        pool = self._get("InstancePool", pool)
+        if pool is None:
+            return None
+        return self.clusters.get(pool.effective.get("cluster"))
+
+    def environment_of(self, item):
+        """The Environment of a Cluster (or of an InstancePool)."""
+        if isinstance(item, Resource) and item.kind == "InstancePool":
+            item = self.cluster_of(item)
+        cluster = self._get("Cluster", item)
+        if cluster is None:
+            return None
+        return self.environments.get(cluster.effective.get("environment"))
+
+    def provider_of(self, item):
+        """The Provider of an Environment (or of a Cluster / InstancePool)."""
+        if isinstance(item, Resource) and item.kind in ("Cluster", "InstancePool"):
+            item = self.environment_of(item)
+        env = self._get("Environment", item)
+        if env is None:
+            return None
+        return self.providers.get(env.effective.get("provider"))
+
+    def clusters_of(self, environment):
+        name = environment.name if isinstance(environment, Resource) else environment
+        return [c for c in self.clusters.values() if c.effective.get("environment") == name]
+
+    def pools_of(self, cluster, role=None):
+        name = cluster.name if isinstance(cluster, Resource) else cluster
+        return [p for p in self.pools.values()
+                if p.effective.get("cluster") == name and (role is None or p.effective.get("role") == role)]
+
+    def hub_of(self, environment):
+        """The cluster holding bastion and vault: the hub (multi) or the only cluster (single)."""
+        env = self._get("Environment", environment)
+        if env is None:
+            return None
+        if env.effective.get("mode") == "multi":
+            return self.clusters.get(env.effective.get("hub"))
+        clusters = self.clusters_of(env)
+        return clusters[0] if len(clusters) == 1 else None
+
+    # -- instances ----------------------------------------------------------------
+    def instances(self, pool=None, cluster=None, environment=None):
+        """Declared instances, in pool order: ``<pool>-<index>`` (index from 0, ``count`` of
+        them: the desired count), zones assigned round-robin over the pool's zones. Static
+        pools also carry their ``host`` entry (name/address/zone; the host's zone wins)."""
+        out = []
+        for res in self.pools.values():
+            if pool is not None and res.name != (pool.name if isinstance(pool, Resource) else pool):
+                continue
+            cl = self.cluster_of(res)
+            env = self.environment_of(cl) if cl is not None else None
+            if cluster is not None and (cl is None or cl.name != (cluster.name if isinstance(cluster, Resource) else cluster)):
+                continue
+            if environment is not None and (env is None or env.name != (
+                    environment.name if isinstance(environment, Resource) else environment)):
+                continue
+            spec = res.effective
+            count = spec.get("count") or 0
+            zones = spec.get("zones") or []
+            hosts = spec.get("hosts") or []
+            for index in range(count if isinstance(count, int) else 0):
+                item = {
+                    "name": "%s-%d" % (res.name, index),
+                    "environment": env.name if env is not None else None,
+                    "cluster": cl.name if cl is not None else None,
+                    "pool": res.name,
+                    "role": spec.get("role"),
+                    "zone": R.zone_of(index, zones),
+                    "index": index,
+                }
+                if index < len(hosts) and isinstance(hosts[index], dict):
+                    host = dict(hosts[index])
+                    item["host"] = host
+                    if host.get("zone"):
+                        item["zone"] = host["zone"]
+                out.append(item)
+        return out
+
+    # -- output -----------------------------------------------------------------
+    def summary(self):
+        roles = {}
+        for res in self.pools.values():
+            role = res.effective.get("role")
+            entry = roles.setdefault(role, {"pools": 0, "instances": 0})
+            entry["pools"] += 1
+            count = res.effective.get("count")
+            entry["instances"] += count if isinstance(count, int) else 0
+        return {
+            "kinds": dict((kind, len(self.by_kind(kind))) for kind in KINDS),
+            "roles": roles,
+            "instances": len(self.instances()),
+            "files": list(self.files),
+        }
+
+    def to_dict(self, provenance=True):
+        data = {"apiVersion": API_VERSION}
+        for kind in KINDS:
+            data[_ATTR[kind]] = dict(
+                (name, res.to_dict(provenance=provenance)) for name, res in sorted(self.by_kind(kind).items()))
+        data["instances"] = self.instances()
+        return data
+
+    def provenance(self):
+        """``{"Kind/name": {"spec.path": source}}`` for every resource."""
+        return dict((res.ref, dict(res.provenance)) for res in self.resources())
+
+    def values(self):
+        """``{"Kind/name": [{path, value, source}, ...]}``: every effective value with its source."""
+        return dict((res.ref, res.values()) for res in self.resources())
+
+    def filtered(self, cluster=None, environment=None):
+        """A model restricted to one environment and/or one cluster (with its environment, its
+        provider and, in multi-cluster environments, the hub that holds its bastion and vault)."""
+        keep_clusters = set()
+        keep_envs = set()
+        for cl in self.clusters.values():
+            env_name = cl.effective.get("environment")
+            if environment is not None and env_name != environment:
+                continue
+            if cluster is not None and cl.name != cluster:
+                continue
+            keep_clusters.add(cl.name)
+            keep_envs.add(env_name)
+        if environment is not None and environment in self.environments:
+            keep_envs.add(environment)
+        for env_name in list(keep_envs):
+            hub = self.hub_of(env_name)
+            if hub is not None and keep_clusters:
+                keep_clusters.add(hub.name)
+        sub = Model()
+        sub.files = list(self.files)
+        sub.environments = dict((n, r) for n, r in self.environments.items() if n in keep_envs)
+        providers = set(e.effective.get("provider") for e in sub.environments.values())
+        sub.providers = dict((n, r) for n, r in self.providers.items() if n in providers)
+        sub.clusters = dict((n, r) for n, r in self.clusters.items() if n in keep_clusters)
+        sub.pools = dict((n, r) for n, r in self.pools.items() if r.effective.get("cluster") in keep_clusters)
+        return sub
+
+
+# ---------------------------------------------------------------------- loading
+
+class _Recursive(Exception):
+    def __init__(self, parts, line):
+        super(_Recursive, self).__init__(parts)
+        self.parts = parts
+        self.line = line
+
+
+def _walk(node, parts, lines, errors, file, stack=()):
+    """Record the line of every key / list item below ``node``; report duplicate keys."""
+    if id(node) in stack:
+        raise _Recursive(parts, node.start_mark.line + 1)
+    stack = stack + (id(node),)
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = key_node.value
+            sub = parts + (key,)
+            line = key_node.start_mark.line + 1
+            if key in seen and key != "<<":
+                errors.append(ModelError(file, None, sub, key,
+                                         "each key once in a mapping (first at line %d)" % seen[key], line=line))
+            seen.setdefault(key, line)
+            lines[sub] = line
+            _walk(value_node, sub, lines, errors, file, stack)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            sub = parts + (index,)
+            lines[sub] = item.start_mark.line + 1
+            _walk(item, sub, lines, errors, file, stack)
+
+
+def _read_documents(file, errors):
+    """Yield (index, data, lines, line) per non-empty YAML document of ``file``."""
+    try:
+        with open(file, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except (IOError, OSError) as exc:
+        errors.append(ModelError(file, None, "", None, "a readable file (%s)" % exc))
+        return
+    except UnicodeDecodeError as exc:
+        errors.append(ModelError(file, None, "", None, "UTF-8 text (%s)" % exc))
+        return
+    loader = yaml.SafeLoader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            lines = {}
+            dup_errors = []
+            try:
+                _walk(node, (), lines, dup_errors, file)
+            except _Recursive as exc:
+                errors.append(ModelError(file, None, exc.parts, None, "no recursive YAML alias (document %d)" % (index + 1),
+                                         line=exc.line))
+                index += 1
+                continue
+            data = loader.construct_document(node)
+            line = node.start_mark.line + 1
+            yield index, data, lines, line, dup_errors
+            index += 1
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = "%s%s" % (problem, (" (%s)" % context) if context else "")
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        errors.append(ModelError(file, None, "", "line %s column %s" % (line, column),
+                                 "valid YAML: %s" % detail, line=line))
+    finally:
+        loader.dispose()
+
+
+def model_files(paths, errors):
+    """Expand ``paths`` (files and directories: their *.yml/*.yaml, sorted, not recursive)."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    files = []
+    for path in paths:
+        path = os.fspath(path)
+        if isinstance(path, bytes):
+            path = path.decode("utf-8")
+        path = os.path.normpath(path)
+        if os.path.isdir(path):
+            found = sorted(
+                os.path.join(path, entry) for entry in os.listdir(path)
+                if entry.endswith(YAML_SUFFIXES) and not entry.startswith(".")
+                and os.path.isfile(os.path.join(path, entry)))
+            if not found:
+                errors.append(ModelError(path, None, "", path, "a directory with *.yml or *.yaml model files"))
+            files.extend(found)
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            errors.append(ModelError(path, None, "", path, "an existing model file or directory"))
+    seen = set()
+    unique = []
+    for file in files:
+        key = os.path.realpath(file)
+        if key not in seen:
+            seen.add(key)
+            unique.append(file)
+    return unique
+
+
+def load_model(paths, validate=True):
+    """Load, validate and resolve the model from ``paths`` (a file/directory or a list of them).
+
+    Raises ModelValidationError with every error found. With ``validate=False`` the semantic
+    checks are skipped (schema and loading errors still raise)."""
+    if not HAS_YAML:  # pragma: no cover
+        raise ModelValidationError([ModelError("-", None, "", None, "PyYAML importable (%s)" % YAML_IMPORT_ERROR)])
+    errors = []
+    model = Model()
+    model.files = model_files(paths, errors)
+    resources = []
+    for file in model.files:
+        for index, data, lines, line, dup_errors in _read_documents(file, errors):
+            errors.extend(dup_errors)
+            if data is None:
+                continue
+            resource = V.check_document(file, index, data, lines, line, errors)
+            if resource is not None:
+                resources.append(resource)
+    if not resources and not errors:
+        errors.append(ModelError(", ".join(model.files) or "-", None, "", None,
+                                 "at least one %s document" % API_VERSION))
+
+    # unique names per kind
+    for resource in resources:
+        registry = model.by_kind(resource.kind)
+        if resource.name in registry:
+            first = registry[resource.name]
+            errors.append(ModelError(resource.file, resource.ref, "metadata.name", resource.name,
+                                     "a name unique among %s resources (also defined at %s:%s)" % (
+                                         resource.kind, first.file, first.line),
+                                     line=resource.line_of(("metadata", "name"))))
+            continue
+        registry[resource.name] = resource
+
+    _resolve(model)
+    if validate:
+        V.check_model(model, errors)
+    if errors:
+        raise ModelValidationError(_sorted(errors))
+    return model
+
+
+def _resolve(model):
+    for provider in model.providers.values():
+        layers = R.resolve_provider(provider)
+        provider.effective, provider.provenance = layers.effective, layers.provenance
+    for env in model.environments.values():
+        provider = model.providers.get(env.spec.get("provider")) if isinstance(env.spec, dict) else None
+        layers = R.resolve_environment(env, provider)
+        env.effective, env.provenance = layers.effective, layers.provenance
+    for cluster in model.clusters.values():
+        env = model.environments.get(cluster.spec.get("environment")) if isinstance(cluster.spec, dict) else None
+        layers = R.resolve_cluster(cluster, env)
+        cluster.effective, cluster.provenance = layers.effective, layers.provenance
+    for pool in model.pools.values():
+        cluster = model.clusters.get(pool.spec.get("cluster")) if isinstance(pool.spec, dict) else None
+        env = model.environment_of(cluster) if cluster is not None else None
+        provider = model.provider_of(env) if env is not None else None
+        layers = R.resolve_pool(pool, cluster, env, provider)
+        pool.effective, pool.provenance = layers.effective, layers.provenance
+    for resource in model.resources():
+        resource.effective = _ordered(resource.effective, SCHEMA["$defs"]["%sSpec" % resource.kind])
+
+
+def _ordered(value, schema):
+    """``value`` with its keys in the schema's order (unknown / computed keys last, as they came)."""
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return value
+    while "$ref" in schema:
+        schema = SCHEMA["$defs"][schema["$ref"].rsplit("/", 1)[1]]
+    properties = schema.get("properties") or {}
+    out = {}
+    for key in properties:
+        if key in value:
+            out[key] = _ordered(value[key], properties[key])
+    for key in value:
+        if key not in out:
+            out[key] = value[key]
+    return out
+
+
+def _sorted(errors):
+    unique = []
+    seen = set()
+    for err in errors:
+        key = str(err)
+        if key not in seen:
+            seen.add(key)
+            unique.append(err)
+    order = dict((id(err), i) for i, err in enumerate(unique))
+    return sorted(unique, key=lambda e: (str(e.file), e.line or 0, order[id(e)]))

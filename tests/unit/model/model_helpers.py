@@ -1,0 +1,69 @@
+"""Helpers for the model tests: a small valid local model as Python data, written to files."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+API = "apron.io/v1alpha1"
+
+
+def doc(kind, name, spec):
+    return {"apiVersion": API, "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
+def pool(name, role, **spec):
+    return doc("InstancePool", name, dict({"cluster": "dev", "role": role}, **spec))
+
+
+def base_model():
+    """A valid single-cluster local model: file name -> list of documents."""
+    return copy.deepcopy({
+        "provider.yml": [doc("Provider", "local", {"type": "local", "local": {"sshPort": 2222}})],
+        "environment.yml": [doc("Environment", "dev", {
+            "provider": "local",
+            "project": "apron",
+            "mode": "single",
+            "defaults": {
+                "cluster": {"kubernetesVersion": "1.31.2"},
+                "instancePools": {"all": {"labels": {"team": "ops"}}, "worker": {"size": "large"}},
+            },
+        })],
+        "cluster.yml": [doc("Cluster", "dev", {
+            "environment": "dev",
+            "network": {
+                "vpcCIDR": "10.98.0.0/20",
+                "zones": [
+                    {"name": "local-a", "privateCIDR": "10.98.0.0/24", "publicCIDR": "10.98.8.0/26"},
+                    {"name": "local-b", "privateCIDR": "10.98.1.0/24", "publicCIDR": "10.98.8.64/26"},
+                    {"name": "local-c", "privateCIDR": "10.98.2.0/24", "publicCIDR": "10.98.8.128/26"},
+                ],
+            },
+        })],
+        "pools.yml": [
+            pool("dev-bastion", "bastion", zones=["local-a"]),
+            pool("dev-vault", "vault", count=1),
+            pool("dev-etcd", "etcd", count=3),
+            pool("dev-master", "master"),
+            pool("dev-worker", "worker", minCount=1, maxCount=3),
+        ],
+    })
+
+
+def find(files, kind, name):
+    for docs in files.values():
+        for item in docs:
+            if isinstance(item, dict) and item.get("kind") == kind and item["metadata"]["name"] == name:
+                return item
+    raise KeyError((kind, name))
+
+
+def write(directory: Path, files) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, docs in files.items():
+        if isinstance(docs, str):
+            (directory / name).write_text(docs)
+        else:
+            (directory / name).write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    return directory

@@ -1,0 +1,94 @@
+"""The cluster_model module's logic with a stand-in for AnsibleModule (the real run is in test_model_playbook)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.apron.cluster.plugins.modules import cluster_model
+from model_helpers import base_model, find, write
+
+REPO = Path(__file__).resolve().parents[3]
+MULTI = str(REPO / "inventories" / "aws-example" / "multi" / "model")
+
+
+class Exit(Exception):
+    def __init__(self, failed, result):
+        super().__init__(result.get("msg"))
+        self.failed = failed
+        self.result = result
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = dict(cluster=None, environment=None, show_provenance=False)
+        self.params.update(params)
+        self.check_mode = False
+
+    def exit_json(self, **result):
+        raise Exit(False, result)
+
+    def fail_json(self, **result):
+        raise Exit(True, result)
+
+
+def run(**params):
+    with pytest.raises(Exit) as info:
+        cluster_model.ClusterModel(FakeModule(**params)).run()
+    json.dumps(info.value.result)  # what AnsibleModule would send back
+    return info.value
+
+
+def test_success_returns_everything():
+    out = run(path=[MULTI], show_provenance=True)
+    assert not out.failed and out.result["changed"] is False
+    result = out.result
+    assert set(result) >= {"model", "provenance", "instances", "summary", "effective_values"}
+    assert result["summary"]["kinds"]["Cluster"] == 3
+    assert "provenance" in result["model"]["pools"]["blue-etcd"]
+    assert result["provenance"]["InstancePool/blue-etcd"]["spec.size"].startswith("Environment/platform (")
+    rows = result["effective_values"]["InstancePool/blue-etcd"]
+    assert {"path": "spec.instanceType", "value": "m5.large", "source": "computed:spec.size (amazon)"} in rows
+
+
+def test_without_provenance_in_model():
+    out = run(path=[MULTI])
+    assert "provenance" not in out.result["model"]["pools"]["blue-etcd"]
+
+
+def test_filters():
+    out = run(path=[MULTI], environment="platform", cluster="green")
+    assert sorted(out.result["model"]["clusters"]) == ["green", "platform-hub"]
+    assert {i["cluster"] for i in out.result["instances"]} == {"green", "platform-hub"}
+
+
+@pytest.mark.parametrize("params,text", [
+    ({"cluster": "nope"}, "cluster 'nope' is not in the model (known: blue, green, platform-hub)"),
+    ({"environment": "nope"}, "environment 'nope' is not in the model (known: platform)"),
+])
+def test_unknown_filters(params, text):
+    out = run(path=[MULTI], **params)
+    assert out.failed and out.result["msg"] == text
+
+
+def test_cluster_environment_mismatch(tmp_path):
+    files = base_model()
+    directory = write(tmp_path / "m", files)
+    out = run(path=[str(directory), MULTI], cluster="dev", environment="platform")
+    assert out.failed and "cluster 'dev' belongs to environment 'dev', not 'platform'" in out.result["msg"]
+
+
+def test_invalid_model_lists_every_error(tmp_path):
+    files = base_model()
+    find(files, "InstancePool", "dev-etcd")["spec"]["count"] = 2
+    find(files, "Cluster", "dev")["spec"]["kubernetesVersion"] = "1.40.0"
+    directory = write(tmp_path / "m", files)
+    out = run(path=[str(directory)])
+    assert out.failed
+    assert out.result["msg"].startswith("invalid cluster model (2 error(s)):\n- ")
+    errors = out.result["errors"]
+    assert [(e["resource"], e["path"]) for e in errors] == [
+        ("Cluster/dev", "spec.kubernetesVersion"), ("InstancePool/dev-etcd", "spec.count")]
+    assert errors[1]["file"] == str(directory / "pools.yml") and errors[1]["value"] == 2
+    assert set(errors[0]) == {"file", "line", "resource", "path", "value", "expected", "missing"}
