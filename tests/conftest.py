@@ -14,6 +14,12 @@ COLLECTIONS = REPO_ROOT / ".collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
+# Install Ansible's collection loader before any test module imports ansible_collections.*:
+# without it, plugins loaded later find no metadata for apron.cluster.
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+
+init_plugin_loader([str(COLLECTIONS)] + [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p])
+
 
 def free_port() -> int:
     with socket.socket() as sock:
