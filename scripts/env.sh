@@ -10,3 +10,5 @@ export ANSIBLE_CONFIG="$APRON_ROOT/ansible.cfg"
 export ANSIBLE_ROLES_PATH="$APRON_ROOT/roles"
 export PYTHONPATH="$APRON_ROOT/.collections${PYTHONPATH:+:$PYTHONPATH}"
 unset _apron_site
+# A TF_CLI_CONFIG_FILE naming a missing file makes terraform warn on every call.
+if [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -e "$TF_CLI_CONFIG_FILE" ]; then unset TF_CLI_CONFIG_FILE; fi

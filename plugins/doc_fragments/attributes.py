@@ -36,12 +36,23 @@ attributes:
     support: full
 """
 
-    ACTIONGROUP = r"""
+    # Modules sharing connection options; set them once with module_defaults.
+    ACTIONGROUP_AWS = r"""
 options: {}
 attributes:
   action_group:
-    description: Use C(group/apron.cluster.apron) in C(module_defaults) to set defaults for this module.
+    description: Use C(group/apron.cluster.aws) in C(module_defaults) to set defaults for this module.
     support: full
     membership:
-      - apron.cluster.apron
+      - apron.cluster.aws
+"""
+
+    ACTIONGROUP_ETCD = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/apron.cluster.etcd) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - apron.cluster.etcd
 """

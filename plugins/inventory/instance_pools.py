@@ -142,6 +142,7 @@ plugin: apron.cluster.instance_pools
 model: model/
 backend: terraform
 
+---
 # inventories/aws-example/single/staging.apron.yml - EC2 instances, cached for an hour
 plugin: apron.cluster.instance_pools
 model: model/
@@ -152,6 +153,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/apron-inventory
 cache_timeout: 3600
 
+---
 # Static hosts, without the jump through the bastion, with extra groups and variables
 plugin: apron.cluster.instance_pools
 model: model.yml

@@ -22,7 +22,8 @@ STACK_VARIABLE_NAMES = ("apron_provider", "apron_environment", "apron_cluster", 
 STACK_VARIABLES = dict((stack, frozenset(STACK_VARIABLE_NAMES)) for stack in STACKS)
 # Which pool roles each stack creates.
 STACK_ROLES = {
-    "state": (),
+    # The state stack owns the persistent data volumes of the stateful pools (amazon: EBS).
+    "state": ("etcd", "vault"),
     "network": (),
     "tools": ("bastion",),
     "vault": ("vault",),

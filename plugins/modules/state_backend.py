@@ -26,6 +26,7 @@ author:
   - apron.cluster contributors (@apron-io)
 extends_documentation_fragment:
   - apron.cluster.attributes
+  - apron.cluster.attributes.actiongroup_aws
   - apron.cluster.aws
 attributes:
   check_mode:
