@@ -3,7 +3,6 @@
 # No registry is reachable, so the image is made with debootstrap and imported.
 # Re-running is a no-op while the image exists with the same recipe (label apron.recipe).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE="${APRON_BASE_IMAGE:-localhost/apron-debian:bookworm}"
 MIRROR="${APRON_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES="python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,openssh-server,sudo,ca-certificates,procps,netbase"

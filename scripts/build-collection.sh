@@ -8,7 +8,7 @@ trap 'rm -rf "$TMP"' EXIT
 "$ROOT/scripts/copy-collection.sh" "$TMP/src"
 mkdir -p "$OUT"
 ansible-galaxy collection build --force --output-path "$OUT" "$TMP/src" >/dev/null
-TARBALL="$(ls -t "$OUT"/apron-cluster-*.tar.gz | head -n1)"
+TARBALL="$OUT/apron-cluster-$(sed -n 's/^version: *//p' "$ROOT/galaxy.yml").tar.gz"
 echo "[build] $TARBALL"
 # Install offline: the dependencies come from the ansible bundle already on the path.
 ansible-galaxy collection install --force --no-deps -p "$TMP/install" "$TARBALL" >/dev/null

@@ -107,7 +107,7 @@ def test_terraform_fmt_whole_tree():
     terraform = shutil.which("terraform")
     if not terraform:
         pytest.skip("terraform is not on PATH (the machine image provides 1.11.x)")
-    proc = subprocess.run([terraform, "fmt", "-check", "-recursive", "-list=true", str(REPO / "terraform")],
+    proc = subprocess.run(check=False, args=[terraform, "fmt", "-check", "-recursive", "-list=true", str(REPO / "terraform")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, "terraform fmt would change:\n%s%s" % (proc.stdout, proc.stderr)
 
@@ -118,7 +118,7 @@ def test_terraform_fmt_flags_bad_formatting(tmp_path):
     if not terraform:
         pytest.skip("terraform is not on PATH")
     (tmp_path / "bad.tf").write_text('locals {\nx=1\n  longer_name = 2\n}\n')
-    proc = subprocess.run([terraform, "fmt", "-check", "-recursive", str(tmp_path)], capture_output=True,
+    proc = subprocess.run(check=False, args=[terraform, "fmt", "-check", "-recursive", str(tmp_path)], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode != 0 and "bad.tf" in proc.stdout
 
@@ -152,8 +152,8 @@ def test_remote_state_reads_are_produced_by_earlier_stacks(stacks, stack):
     reads = set(REMOTE_READ.findall(stack_text(stack)))
     sources = {name: body for rtype, name, body in blocks(stacks[stack], "data") if rtype == "terraform_remote_state"}
     for producer, output in reads:
-        assert producer in sources, "%s reads %s.%s without a terraform_remote_state.%s" % (stack, producer, output,
-                                                                                        producer)
+        assert producer in sources, "%s reads %s.%s without a terraform_remote_state.%s" % (
+            stack, producer, output, producer)
         assert producer in STACKS and STACKS.index(producer) < STACKS.index(stack), \
             "%s reads the later or unknown stack %s" % (stack, producer)
         assert output in outputs(stacks[producer]), \
@@ -287,7 +287,7 @@ def test_checkov_zero_failed_checks():
     if not checkov:
         pytest.skip("checkov not found: set APRON_CHECKOV or create .venv-checkov (scripts/bootstrap.sh); "
                     "it conflicts with the test venv pins so it is not in .venv")
-    proc = subprocess.run([checkov, "-d", str(AMAZON), "--framework", "terraform", "--output", "json",
+    proc = subprocess.run(check=False, args=[checkov, "-d", str(AMAZON), "--framework", "terraform", "--output", "json",
                            "--quiet", "--skip-download", "--compact"],
                           capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false"))
@@ -298,8 +298,8 @@ def test_checkov_zero_failed_checks():
     failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
     passed = sum(r.get("summary", {}).get("passed", 0) for r in reports)
     assert passed > 100, "checkov checked suspiciously little: %s" % passed
-    assert not failed, "\n".join("%s %s %s:%s" % (c["check_id"], c["resource"], c["file_path"],
-                                                   c["file_line_range"]) for c in failed)
+    assert not failed, "\n".join(
+        "%s %s %s:%s" % (c["check_id"], c["resource"], c["file_path"], c["file_line_range"]) for c in failed)
     for check in (c for r in reports for c in r.get("results", {}).get("skipped_checks", [])):
         assert check.get("suppress_comment", "").strip(), "skip of %s at %s has no reason" % (
             check["check_id"], check["resource"])

@@ -90,7 +90,7 @@ def sshd_t(host):
     out = host.check_output("sshd -T")
     conf = {}
     for line in out.splitlines():
-        key, _, value = line.partition(" ")
+        key, _sep, value = line.partition(" ")
         conf[key] = value
     return conf
 

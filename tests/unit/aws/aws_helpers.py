@@ -25,11 +25,10 @@ def run_module(module, args, check=False, diff=False):
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=str(REPO))
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=300, cwd=str(REPO))
     try:
         report = json.loads(proc.stdout)
         return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError("ansible printed no result (rc %s):\n%s\n%s" % (proc.returncode, proc.stdout[-3000:],
-                                                                          proc.stderr[-3000:]))
-
+        raise AssertionError("ansible printed no result (rc %s):\n%s\n%s" % (
+            proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
