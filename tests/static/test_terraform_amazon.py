@@ -287,8 +287,9 @@ def test_checkov_zero_failed_checks():
     if not checkov:
         pytest.skip("checkov not found: set APRON_CHECKOV or create .venv-checkov (scripts/bootstrap.sh); "
                     "it conflicts with the test venv pins so it is not in .venv")
-    proc = subprocess.run(check=False, args=[checkov, "-d", str(AMAZON), "--framework", "terraform", "--output", "json",
-                           "--quiet", "--skip-download", "--compact"],
+    args = [checkov, "-d", str(AMAZON), "--framework", "terraform", "--output", "json",
+            "--quiet", "--skip-download", "--compact"]
+    proc = subprocess.run(args, check=False,
                           capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false"))
     start = proc.stdout.find("{")
