@@ -33,7 +33,7 @@ sanity: venv
 	$(ENV) scripts/sanity.sh
 
 unit: venv
-	$(ENV) python -m pytest -q tests/unit
+	$(ENV) python -m pytest -q tests/unit tests/static
 
 integration: venv image
 	$(ENV) python -m pytest -q tests/integration
