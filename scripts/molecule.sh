@@ -4,7 +4,8 @@
 #   destroy (clean start) → create → prepare (fixtures, never in check mode)
 #   → converge --check --diff (fresh host; must not fail)
 #   → converge → converge --check --diff (zero changes) → idempotence
-#   → converge --check --diff (zero changes) → verify → destroy (always)
+#   → converge --check --diff (zero changes) → verify → side-effect (when the scenario
+#   has a side_effect.yml; its plays assert their own results) → destroy (always)
 #
 # Usage: scripts/molecule.sh [scenario ...]    (default: every molecule/*/ scenario)
 # Environment:
@@ -143,6 +144,11 @@ run_scenario() {
     "check-after-idempotence|molecule converge -s $s -- --check --diff"
     "verify|molecule verify -s $s"
   )
+  # A scenario with a side_effect.yml exercises change paths (reissue, scaling, restore) after
+  # the verifier has seen the converged state; its plays assert their own outcome.
+  if [ -f "molecule/$s/side_effect.yml" ]; then
+    steps+=("side-effect|molecule side-effect -s $s")
+  fi
   local i=0 entry name cmd
   for entry in "${steps[@]}"; do
     i=$((i + 1))

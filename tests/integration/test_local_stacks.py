@@ -310,7 +310,9 @@ def test_create_is_idempotent_when_state_is_lost(cluster):
     """The creation script keeps a running container with the same spec (e.g. state lost)."""
     name = next(n for n, i in cluster.instances().items() if i["role"] == "master")
     before = run(["podman", "inspect", "--format", "{{.Id}}", name]).stdout.strip()
-    cluster.tf("kubernetes", "state", "rm", f'module.instances.terraform_data.instance["{name}"]', var_file=False)
+    # -backup keeps terraform's timestamped backup out of the stack's source directory.
+    cluster.tf("kubernetes", "state", "rm", f"-backup={cluster.tmp / 'state-rm.backup'}",
+               f'module.instances.terraform_data.instance["{name}"]', var_file=False)
     result = cluster.apply("kubernetes")
     assert "already exists with the same spec" in result.stdout
     assert run(["podman", "inspect", "--format", "{{.Id}}", name]).stdout.strip() == before

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import sys
@@ -559,6 +560,27 @@ def _podman_ready():
     return None
 
 
+def _ping_every_host_through_the_inventory(base):
+    """What `make demo` ends with: the instance_pools inventory (terraform backend) built from the
+    applied stacks, and ansible reaching every host, the private ones through the bastion."""
+    import subprocess
+
+    source = base / "e2etf.apron.yml"
+    source.write_text("plugin: apron.cluster.instance_pools\nmodel: model/\nbackend: terraform\nbase_dir: .\n")
+    env = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="1")
+    graph = subprocess.run(["ansible-inventory", "-i", str(source), "--graph"], env=env, capture_output=True,
+                           text=True, timeout=120, check=False)
+    assert graph.returncode == 0, graph.stdout + graph.stderr
+    for group in ("@bastion:", "@vault:", "@etcd:", "@master:", "@worker:", "@pool_e2etf-worker:"):
+        assert group in graph.stdout, graph.stdout
+    proc = subprocess.run(["ansible", "-i", str(source), "all", "-m", "ansible.builtin.ping", "-o"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    reached = sorted(line.split(" | ")[0] for line in proc.stdout.splitlines() if " | SUCCESS" in line)
+    assert reached == ["e2etf-bastion-0", "e2etf-etcd-0", "e2etf-master-0", "e2etf-vault-0", "e2etf-worker-0"], \
+        proc.stdout
+
+
 def test_real_local_stacks_end_to_end(tmp_path):
     """infrastructure.yml over terraform/local: --check --diff first, then (with podman) apply, re-run, destroy."""
     import json
@@ -586,6 +608,11 @@ def test_real_local_stacks_end_to_end(tmp_path):
     assert summary["stacks"]["state"]["changes_pending"] is True
     assert summary["stacks"]["kubernetes"]["pending_dependencies"]
     assert not (model / "state").exists()
+    if shutil.which("podman"):  # check mode created no container or network either
+        leftovers = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=e2etf"],
+                                   capture_output=True, text=True, check=False).stdout.split()
+        assert leftovers == [], leftovers
+        assert subprocess.run(["podman", "network", "exists", "apron-e2etf"], check=False).returncode != 0
 
     reason = _podman_ready()
     if reason:
@@ -596,6 +623,7 @@ def test_real_local_stacks_end_to_end(tmp_path):
         instances = state_json(model / "state" / "e2etf" / "e2etf" / "kubernetes" / "terraform.tfstate")
         names = sorted(instances["outputs"]["instances"]["value"])
         assert names == ["e2etf-etcd-0", "e2etf-master-0", "e2etf-worker-0"]
+        _ping_every_host_through_the_inventory(tmp_path)
         proc, summary = play("--check", "--diff")
         assert proc.returncode == 0 and summary["changes_pending"] is False, proc.stdout[-6000:]
         proc, summary = play()

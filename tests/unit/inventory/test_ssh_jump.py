@@ -64,6 +64,13 @@ def sshd_pair(tmp_path_factory):
             info = json.loads(podman("inspect", name).stdout)[0]
             addresses.append(info["NetworkSettings"]["Networks"][network]["IPAddress"])
         deadline = time.monotonic() + 60
+        # The target is reached only through the bastion, so it gets no probe of its own: wait
+        # until its sshd (run with -e, logging to stderr) says it listens.
+        while "Server listening" not in "%(stdout)s%(stderr)s" % vars(podman("logs", names[1], check=False)):
+            if time.monotonic() > deadline:
+                logs = podman("logs", names[1], check=False)
+                pytest.fail("the target sshd did not come up: %s %s" % (logs.stdout, logs.stderr))
+            time.sleep(0.5)
         while True:
             probe = subprocess.run(["ssh", "-F", "/dev/null", "-i", str(key), "-o", "IdentitiesOnly=yes", "-p", str(port),
                                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
