@@ -15,8 +15,13 @@ ansible-galaxy collection install --force --no-deps -p "$TMP/install" "$TARBALL"
 SITE="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 export ANSIBLE_COLLECTIONS_PATH="$TMP/install:$SITE"
 fail=0
-for type in module inventory; do
-  for plugin in $(ansible-doc -t "$type" -l apron.cluster 2>/dev/null | awk '{print $1}'); do
+for type in module inventory connection; do
+  plugins="$(ansible-doc -t "$type" -l apron.cluster 2>/dev/null | awk '{print $1}')"
+  # Every type listed here has plugins in plugins/: an empty list means the install is broken.
+  if [ -z "$plugins" ]; then
+    echo "[build] ansible-doc -t $type -l apron.cluster listed nothing from the installed tarball"; fail=1
+  fi
+  for plugin in $plugins; do
     if ansible-doc -t "$type" "$plugin" >/dev/null 2>"$TMP/err"; then
       echo "[build] ansible-doc -t $type $plugin: ok"
     else
