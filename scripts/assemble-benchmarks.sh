@@ -12,7 +12,7 @@ out="$ROOT/docs/benchmarks.md"
   for f in "$ROOT"/benchmarks/results/*.md; do
     [ -e "$f" ] || continue
     echo
-    cat "$f"
+    sed 's/^#/##/' "$f"  # each section one level below the page title
   done
 } > "$out"
 echo "[bench] wrote $out"
