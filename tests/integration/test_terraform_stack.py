@@ -571,7 +571,8 @@ def _ping_every_host_through_the_inventory(base):
     graph = subprocess.run(["ansible-inventory", "-i", str(source), "--graph"], env=env, capture_output=True,
                            text=True, timeout=120, check=False)
     assert graph.returncode == 0, graph.stdout + graph.stderr
-    for group in ("@bastion:", "@vault:", "@etcd:", "@master:", "@worker:", "@pool_e2etf-worker:"):
+    for group in ("@bastion:", "@vault:", "@etcd:", "@master:", "@worker:", "@pool_e2etf_worker:",
+                  "@cluster_e2etf:", "@zone_local_a:"):
         assert group in graph.stdout, graph.stdout
     proc = subprocess.run(["ansible", "-i", str(source), "all", "-m", "ansible.builtin.ping", "-o"], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
