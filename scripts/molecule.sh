@@ -11,7 +11,8 @@
 # Environment:
 #   MOLECULE_SH_LOG_DIR  where the per-step logs go (default tests/output/molecule)
 #   MOLECULE_SH_KEEP=1   keep the instances after the run (skip the final destroy)
-#   MOLECULE_SH_VERBOSE=1  stream Molecule's output as well as logging it
+#   MOLECULE_SH_VERBOSE=1  stream Molecule's output as well as logging it (use with MOLECULE_SH_JOBS=1)
+#   MOLECULE_SH_JOBS=N   scenarios run at the same time (default 2)
 # Prints per-step timings, and last a line `molecule: N passed, M failed` (N/M = scenarios).
 # Exit status: 0 when every scenario passed, 1 otherwise, 2 on usage errors.
 set -uo pipefail
@@ -26,9 +27,9 @@ LOG_DIR="${MOLECULE_SH_LOG_DIR:-$ROOT/tests/output/molecule}"
 export NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 export MOLECULE_COMMAND_BORDERS=false COLUMNS=250 TERM=dumb
 
-# Order: the wiring check first (cheapest, proves the base config), then the roles in
-# dependency order (pki before its consumers), then anything else alphabetically.
-PREFERRED_ORDER=(smoke bastion pki etcd)
+# Order: the wiring check first (cheapest, proves the base config), then the longest scenarios
+# first so that the lanes finish together, then anything else alphabetically.
+PREFERRED_ORDER=(smoke etcd pki bastion)
 
 usage() { sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
@@ -174,27 +175,49 @@ run_scenario() {
   return "$failed"
 }
 
-current=""
+# Scenarios run in MOLECULE_SH_JOBS lanes (default 2): their steps mostly wait on podman and
+# systemd inside the containers, so two at a time use this 2-core machine better than one.
+# Each scenario's step lines are printed together when it ends.
+JOBS="${MOLECULE_SH_JOBS:-2}"
+case "$JOBS" in ''|*[!0-9]*|0) echo "molecule.sh: MOLECULE_SH_JOBS must be a positive number" >&2; exit 2 ;; esac
+declare -A running=()   # pid -> scenario
+passed=0 failed=0 failed_names=()
+
 on_interrupt() {
   echo "molecule.sh: interrupted" >&2
-  if [ -n "$current" ] && [ "${MOLECULE_SH_KEEP:-0}" != "1" ]; then
-    molecule destroy -s "$current" >/dev/null 2>&1 || true
-  fi
-  echo "molecule: $passed passed, $((failed + 1)) failed"
+  local pid
+  for pid in "${!running[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    if [ "${MOLECULE_SH_KEEP:-0}" != "1" ]; then
+      molecule destroy -s "${running[$pid]}" >/dev/null 2>&1 || true
+    fi
+  done
+  echo "molecule: $passed passed, $((failed + ${#running[@]})) failed"
   exit 130
 }
 trap on_interrupt INT TERM
 
-passed=0 failed=0 failed_names=()
-for s in "${scenarios[@]}"; do
-  current="$s"
-  if run_scenario "$s"; then
+# reap: wait for one running scenario, print its output, count it.
+reap() {
+  local pid rc=0 s
+  wait -n -p pid "${!running[@]}" || rc=$?
+  s="${running[$pid]}"
+  unset "running[$pid]"
+  cat "$LOG_DIR/$s.out"
+  if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1)); failed_names+=("$s")
   fi
+}
+
+mkdir -p "$LOG_DIR"
+for s in "${scenarios[@]}"; do
+  while [ "${#running[@]}" -ge "$JOBS" ]; do reap; done
+  run_scenario "$s" >"$LOG_DIR/$s.out" 2>&1 &
+  running[$!]="$s"
 done
-current=""
+while [ "${#running[@]}" -gt 0 ]; do reap; done
 [ "$failed" -gt 0 ] && echo "failed scenarios: ${failed_names[*]}"
 echo "molecule: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
