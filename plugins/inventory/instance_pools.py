@@ -28,6 +28,9 @@ description:
     through their environment's bastion that uses the same identity file, port and known-hosts settings.
   - Declared pool members that were not discovered are reported in a warning and in the group variable
     C(apron_pool_status) of C(pool_<name>) (V({declared, discovered, missing, unexpected})).
+  - With the V(terraform) backend, pools that the amazon C(kubernetes) stack runs as auto scaling groups
+    (master, worker) are not reported missing (Terraform's state does not list their instances); a warning
+    names the group and C(apron_pool_status) carries C(untracked). Use the V(aws_ec2) backend on amazon.
   - Discovered instances whose environment, cluster or pool is not in the model are B(not) added to the
     inventory (there is no pool or cluster spec to give them); they are reported in a warning and listed in
     C(apron_inventory_report.unmodelled) on the group C(all). Discovered members of a modelled pool beyond
@@ -402,7 +405,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, model, discovery, base_dir, from_cache):
         inventory = self.inventory
-        result = disc.reconcile(model, discovery.instances)
+        result = disc.reconcile(model, discovery.instances, discovery.untracked)
         proxy_jump = self.get_option("proxy_jump")
 
         for group in ROLE_GROUPS:
@@ -564,6 +567,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "unmodelled": unmodelled,
             "duplicates": duplicates,
             "unapplied": [item.get("stack") for item in discovery.unapplied],
+            "untracked": dict(discovery.untracked),
             "notes": list(discovery.notes),
             "stats": dict(discovery.stats),
         })

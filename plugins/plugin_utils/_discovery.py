@@ -36,24 +36,26 @@ class Discovery(object):
     """What a backend found: ``instances`` (records), ``notes`` (human-readable, reported as
     warnings), ``unapplied`` (stacks/sources not there yet) and ``stats`` (API calls, pages)."""
 
-    def __init__(self, backend, instances=None, notes=None, unapplied=None, stats=None, query=None):
+    def __init__(self, backend, instances=None, notes=None, unapplied=None, stats=None, query=None, untracked=None):
         self.backend = backend
         self.instances = list(instances or [])
         self.notes = list(notes or [])
         self.unapplied = list(unapplied or [])
         self.stats = dict(stats or {})
         self.query = query
+        # pool name -> why this backend cannot list its members (e.g. an auto scaling group)
+        self.untracked = dict(untracked or {})
 
     def to_dict(self):
         return {"backend": self.backend, "instances": self.instances, "notes": self.notes,
-                "unapplied": self.unapplied, "stats": self.stats, "query": self.query}
+                "unapplied": self.unapplied, "stats": self.stats, "query": self.query, "untracked": self.untracked}
 
     @classmethod
     def from_dict(cls, data):
         if not isinstance(data, dict) or not isinstance(data.get("instances"), list):
             raise ValueError("not a cached discovery")
         return cls(data.get("backend"), data["instances"], data.get("notes"), data.get("unapplied"),
-                   data.get("stats"), data.get("query"))
+                   data.get("stats"), data.get("query"), data.get("untracked"))
 
 
 def record(**values):
@@ -122,7 +124,7 @@ def _label(rec):
     return rec.get("name") or rec.get("instance_id") or rec.get("private_address") or rec.get("source") or "?"
 
 
-def reconcile(model, instances):
+def reconcile(model, instances, untracked=None):
     """Match discovered ``instances`` (records) against the declared pool members of ``model``.
 
     * An instance belongs to pool P when its ``pool`` is in the model and its ``cluster`` and
@@ -134,7 +136,11 @@ def reconcile(model, instances):
     * Declared members are ``<pool>-0 .. <pool>-<count-1>``; declared but not discovered ones
       are *missing*; discovered ones with an index >= count are *unexpected* (still added: they
       are real members of a modelled pool, e.g. during a scale-down).
+    * Pools in ``untracked`` (pool name -> reason) are ones the backend cannot list (auto scaling
+      groups in Terraform's state): their undiscovered members are not reported missing, and
+      their status carries ``untracked`` with the reason.
     """
+    untracked = untracked or {}
     result = Reconciliation()
     declared = {}
     for item in model.instances():
@@ -183,7 +189,9 @@ def reconcile(model, instances):
         result.status[pool_name] = {
             "declared": count,
             "discovered": len(members),
-            "missing": [name for i, name in enumerate(names) if i not in found],
+            "missing": [] if pool_name in untracked else [name for i, name in enumerate(names) if i not in found],
             "unexpected": [m.name for m in members if m.unexpected],
         }
+        if pool_name in untracked:
+            result.status[pool_name]["untracked"] = untracked[pool_name]
     return result

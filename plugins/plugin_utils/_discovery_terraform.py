@@ -140,12 +140,24 @@ class _S3(object):
             raise DiscoveryError("Terraform state %s is not valid JSON: %s" % (where, exc))
 
 
+def _scaling_groups_of(state):
+    """``outputs.instance_pools.value`` (amazon kubernetes stack) -> {pool: asg_name}: pools whose
+    instances an auto scaling group launches, which Terraform's state does not list."""
+    output = ((state.get("outputs") or {}).get("instance_pools") or {}) if isinstance(state, dict) else {}
+    value = output.get("value") if isinstance(output, dict) else None
+    if not isinstance(value, dict):
+        return {}
+    return dict((pool, (item or {}).get("asg_name") if isinstance(item, dict) else None)
+                for pool, item in value.items())
+
+
 def discover(model, base_dir, state_dir=None, state_bucket=None, state_region=None, endpoint_url=None,
              profile=None):
     """Read every instance stack's state of every cluster in ``model``."""
     found = []
     notes = []
     unapplied = []
+    untracked = {}
     s3 = None
     reads = 0
     for env, owner, stack, declared, backend in _stack_locations(model, base_dir, state_dir, state_bucket,
@@ -172,6 +184,11 @@ def discover(model, base_dir, state_dir=None, state_bucket=None, state_region=No
             if declared:
                 notes.append("stack %s is not applied yet (%s at %s)" % (label, reason, where))
             continue
+        for pool, asg in sorted(_scaling_groups_of(state).items()):
+            if pool in model.pools:
+                untracked[pool] = "auto scaling group %s (in %s): Terraform's state does not list its instances; " \
+                    "use backend aws_ec2 to discover them" % (asg or "?", label)
+                notes.append("pool %s is %s" % (pool, untracked[pool]))
         records = _instances_of(state, where)
         if records is None:
             if not state.get("resources"):
@@ -186,4 +203,4 @@ def discover(model, base_dir, state_dir=None, state_bucket=None, state_region=No
     stats = {"state_reads": reads, "s3_calls": s3.calls if s3 is not None else 0}
     query = {"backend": "terraform", "state_dir": state_dir, "state_bucket": state_bucket,
              "clusters": sorted(model.clusters)}
-    return Discovery("terraform", found, notes, unapplied, stats, query)
+    return Discovery("terraform", found, notes, unapplied, stats, query, untracked)

@@ -160,6 +160,31 @@ def test_unexpected_and_unmodelled_instances(local_dir, tmp_path, warnings_seen)
     assert warnings_seen.matching("2 discovered instance(s) not in the model (not added)")
 
 
+def test_auto_scaling_pools_are_untracked_not_missing(local_dir, tmp_path, warnings_seen):
+    """The amazon kubernetes stack lists master/worker pools as auto scaling groups (output
+    instance_pools) whose instances Terraform does not know: they are not reported missing."""
+    local_fleet(tmp_path / "state")
+    path = tmp_path / "state" / ENV / CLUSTER / "kubernetes" / "terraform.tfstate"
+    state = json.loads(path.read_text())
+    state["outputs"]["instances"]["value"] = {k: v for k, v in state["outputs"]["instances"]["value"].items()
+                                              if v["pool"] == "dev-etcd"}
+    state["outputs"]["instance_pools"] = {"value": {
+        "dev-worker": {"name": "dev-worker", "role": "worker", "asg_name": "dev-main-dev-worker"},
+        "gone-pool": {"name": "gone-pool", "role": "worker", "asg_name": "x"}}}
+    path.write_text(json.dumps(state))
+    inv = parse(write_source(local_dir, model="model.yml", base_dir=".."), cache=False)
+    worker = inv.groups["pool_dev_worker"].get_vars()["apron_pool_status"]
+    assert worker["missing"] == [] and worker["discovered"] == 0
+    assert "dev-main-dev-worker" in worker["untracked"] and "aws_ec2" in worker["untracked"]
+    # a pool without an auto scaling group is still reported missing
+    assert inv.groups["pool_dev_master"].get_vars()["apron_pool_status"]["missing"] == ["dev-master-0"]
+    report = inv.groups["all"].get_vars()["apron_inventory_report"]
+    assert sorted(report["untracked"]) == ["dev-worker"]
+    assert report["missing"] == ["dev-etcd-2", "dev-master-0"]  # the fleet has etcd 0 and 1 of 3
+    assert warnings_seen.matching("pool dev-worker is auto scaling group dev-main-dev-worker")
+    assert not warnings_seen.matching("pool dev-worker: 2 of 2 declared member(s) not discovered")
+
+
 def test_state_dir_option(local_dir, tmp_path):
     local_fleet(tmp_path / "elsewhere")
     inv = parse(write_source(local_dir, model="model.yml", base_dir="..", state_dir="../elsewhere"))
