@@ -59,9 +59,9 @@ def _normalise(node):
     return _unquote(node)
 
 
-def load_stack(stack):
+def load_stack(stack, root=AMAZON):
     merged = {}
-    for path in sorted((AMAZON / stack).glob("*.tf")):
+    for path in sorted((root / stack).glob("*.tf")):
         with open(path) as handle:
             doc = _normalise(hcl2.load(handle))
         for key, value in doc.items():
@@ -175,6 +175,14 @@ def test_remote_state_checker_catches_a_missing_output(stacks):
 @pytest.mark.parametrize("stack", STACKS)
 def test_contract_outputs(stacks, stack):
     assert REQUIRED_OUTPUTS[stack] <= outputs(stacks[stack])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_local_stacks_have_the_amazon_outputs(stacks, stack):
+    """Same output names per stack on both providers, so that a consumer of a stack's remote state
+    (another stack, the inventory, a user's own Terraform) works unchanged on either."""
+    local = load_stack(stack, REPO / "terraform" / "local")
+    assert outputs(local) == outputs(stacks[stack])
 
 
 def test_instances_output_fields(stacks):

@@ -24,3 +24,20 @@ output "instances" {
   description = "Instance name -> {name, environment, cluster, pool, role, zone, index, private_address, public_address, ssh_host, ssh_port}."
   value       = module.instances.instances
 }
+
+# The amazon stack's other outputs, with the same keys. Local pools are fixed instances (none
+# is an auto scaling group) and there is no load balancer in front of the API servers.
+output "instance_pools" {
+  description = "Auto scaling pools: pool name -> {name, role, asg_name, launch_template_id, min_count, max_count}; always empty locally."
+  value       = {}
+}
+
+output "kubernetes" {
+  description = "{api_endpoint, api_dns_name, api_exposure, security_groups}: no API load balancer or security groups locally (null / empty)."
+  value = {
+    api_endpoint    = null
+    api_dns_name    = null
+    api_exposure    = try(var.apron_cluster.api_server.exposure, "private")
+    security_groups = {}
+  }
+}

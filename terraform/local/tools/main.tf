@@ -24,3 +24,13 @@ output "instances" {
   description = "Instance name -> {name, environment, cluster, pool, role, zone, index, private_address, public_address, ssh_host, ssh_port}."
   value       = module.instances.instances
 }
+
+# The amazon stack's other outputs, with the same keys: what has no local counterpart is null.
+output "bastion" {
+  description = "{security_group_id, ssh_host, ssh_port}: where SSH into the environment starts (local: the published loopback port)."
+  value = {
+    security_group_id = null
+    ssh_host          = try([for i in module.instances.instances : i.ssh_host if i.ssh_host != null][0], null)
+    ssh_port          = try([for i in module.instances.instances : i.ssh_port if i.ssh_port != null][0], null)
+  }
+}

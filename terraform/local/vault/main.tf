@@ -24,3 +24,13 @@ output "instances" {
   description = "Instance name -> {name, environment, cluster, pool, role, zone, index, private_address, public_address, ssh_host, ssh_port}."
   value       = module.instances.instances
 }
+
+# The amazon stack's other output, with the same keys: nothing of it exists locally.
+output "vault" {
+  description = "{security_group_id, kms_key, instance_role}: all null on the local provider (no security groups, KMS or IAM)."
+  value = {
+    security_group_id = null
+    kms_key           = null
+    instance_role     = null
+  }
+}
