@@ -1,0 +1,65 @@
+"""The documented restore procedure (playbooks/etcd-restore.yml), end to end, on `overlay`.
+
+Runs last (file name): put a key, snapshot it with the backup service, delete the key and write
+another one, restore the newest snapshot, then the first key is back on every member, the later
+one is gone, the cluster is healthy and the old data directories were kept aside.
+"""
+
+import json
+import os
+import subprocess
+import uuid
+
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+MEMBERS = sorted(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("etcd"))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+CLUSTER = "overlay"
+
+# No host fixture: the test drives all members itself.
+testinfra_hosts = [f"podman://{MEMBERS[0]}"]
+
+
+def _member(name):
+    return testinfra.get_host(f"podman://{name}")
+
+
+def _ctl(host, *args):
+    return host.run(f"apron-etcdctl {CLUSTER} " + " ".join(args))
+
+
+def test_restore_from_snapshot():
+    first = _member(MEMBERS[0])
+    kept_key, kept_value = f"/restore/kept-{uuid.uuid4().hex}", uuid.uuid4().hex
+    later_key = f"/restore/later-{uuid.uuid4().hex}"
+    assert _ctl(first, "put", kept_key, kept_value).rc == 0
+    backup = first.run(f"systemctl start apron-etcd-backup@{CLUSTER}.service")
+    assert backup.rc == 0, backup.stderr
+    assert _ctl(first, "del", kept_key).stdout.strip() == "1"
+    assert _ctl(first, "put", later_key, "x").rc == 0
+
+    result = subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "etcd-restore.yml"),
+         "-e", f"etcd_restore_cluster={CLUSTER}", "-e", "etcd_restore_confirm=true"],
+        capture_output=True, text=True, env=dict(os.environ, ANSIBLE_NOCOLOR="1"), timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+
+    for name in MEMBERS:
+        member = _member(name)
+        health = _ctl(member, "endpoint", "health", "--cluster", "--write-out=json")
+        assert health.rc == 0, health.stderr
+        assert len(json.loads(health.stdout)) == len(MEMBERS)
+        assert _ctl(member, "get", kept_key, "--print-value-only").stdout.strip() == kept_value
+        assert _ctl(member, "get", later_key, "--print-value-only").stdout.strip() == ""
+        aside = member.run(f"ls -d /var/lib/apron/etcd/{CLUSTER}.before-restore-*")
+        assert aside.rc == 0 and aside.stdout.strip(), "old data directory not kept aside"
+        data = member.file(f"/var/lib/apron/etcd/{CLUSTER}")
+        assert data.mode == 0o700 and data.user == "etcd"
+        assert member.service(f"apron-etcd@{CLUSTER}.service").is_running
+    # The members are the same (names from the inventory), all started.
+    members = json.loads(_ctl(first, "member", "list", "--write-out=json").stdout)["members"]
+    assert sorted(m["name"] for m in members) == MEMBERS
+    # The other clusters were not touched.
+    assert first.run("apron-etcdctl k8s-main endpoint health --cluster").rc == 0
