@@ -12,7 +12,6 @@ import re
 import shutil
 import ssl
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -246,7 +245,7 @@ def test_backup_timer_and_snapshot(host, cluster):
     assert put.rc == 0, put.stderr
     put_revision = json.loads(put.stdout)["header"]["revision"]
     # Run the service more often than the number kept: the newest BACKUP_KEEP remain.
-    for _ in range(BACKUP_KEEP + 1):
+    for _attempt in range(BACKUP_KEEP + 1):
         run = host.run(f"systemctl start apron-etcd-backup@{cluster}.service")
         assert run.rc == 0, host.run(f"journalctl -u apron-etcd-backup@{cluster}.service -n 20 --no-pager").stdout
         time.sleep(1.1)  # the file names have one-second resolution
