@@ -27,6 +27,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+BASE_IMAGE = "localhost/apron-debian:bookworm"
+
+
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """The podman base image (``make image``); skips, saying what is missing, without it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed")
+    if subprocess.run(["podman", "image", "exists", BASE_IMAGE], check=False).returncode != 0:
+        pytest.skip("base image %s is missing (make image)" % BASE_IMAGE)
+    return BASE_IMAGE
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

@@ -5,13 +5,11 @@ Skips without podman or the base image (``make image``).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 
 import pytest
 
-IMAGE = "localhost/apron-debian:bookworm"
 pytestmark = pytest.mark.slow
 
 
@@ -20,13 +18,9 @@ def podman(*args, check=True):
 
 
 @pytest.fixture(scope="module")
-def container(tmp_path_factory):
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed")
-    if podman("image", "exists", IMAGE, check=False).returncode != 0:
-        pytest.skip("base image %s is missing (make image)" % IMAGE)
+def container(tmp_path_factory, base_image):
     name = "apron-conntest-%s" % uuid.uuid4().hex[:8]
-    podman("run", "-d", "--name", name, IMAGE, "sleep", "600")
+    podman("run", "-d", "--name", name, base_image, "sleep", "600")
     inventory = tmp_path_factory.mktemp("conn") / "inventory.ini"
     inventory.write_text("%s ansible_connection=apron.cluster.podman_pipelined\n" % name)
     try:

@@ -18,7 +18,6 @@ from inventory_helpers import copy_fixture, free_port, instance, write_source, w
 
 pytestmark = pytest.mark.slow
 
-IMAGE = "localhost/apron-debian:bookworm"
 USER = "ops"  # the fixture model's Provider.spec.local.sshUser
 
 
@@ -38,11 +37,7 @@ def sshd_script(public_key):
 
 
 @pytest.fixture(scope="module")
-def sshd_pair(tmp_path_factory):
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed")
-    if podman("image", "exists", IMAGE, check=False).returncode != 0:
-        pytest.skip("base image %s is missing (make image)" % IMAGE)
+def sshd_pair(tmp_path_factory, base_image):
     if shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
         pytest.skip("the OpenSSH client is not installed")
     base = tmp_path_factory.mktemp("sshjump")
@@ -57,8 +52,8 @@ def sshd_pair(tmp_path_factory):
     try:
         podman("network", "create", network)
         podman("run", "-d", "--name", names[0], "--network", network, "-p", "127.0.0.1:%d:22" % port,
-               IMAGE, "sh", "-c", sshd_script(public))
-        podman("run", "-d", "--name", names[1], "--network", network, IMAGE, "sh", "-c", sshd_script(public))
+               base_image, "sh", "-c", sshd_script(public))
+        podman("run", "-d", "--name", names[1], "--network", network, base_image, "sh", "-c", sshd_script(public))
         addresses = []
         for name in names:
             info = json.loads(podman("inspect", name).stdout)[0]
