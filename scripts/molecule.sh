@@ -29,7 +29,7 @@ export MOLECULE_COMMAND_BORDERS=false COLUMNS=250 TERM=dumb
 
 # Order: the wiring check first (cheapest, proves the base config), then the longest scenarios
 # first so that the lanes finish together, then anything else alphabetically.
-PREFERRED_ORDER=(smoke etcd pki bastion)
+PREFERRED_ORDER=(smoke etcd-scale etcd pki bastion)
 
 usage() { sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 
