@@ -176,7 +176,7 @@ def _retire(listener, path):
     listener.setblocking(False)
     while True:
         try:
-            conn, _ = listener.accept()
+            conn = listener.accept()[0]
         except (OSError, socket.error):
             break
         try:
@@ -205,7 +205,7 @@ def serve(path, persist, podman_cmd):
     try:
         while True:
             try:
-                conn, _ = listener.accept()
+                conn = listener.accept()[0]
             except socket.timeout:
                 return 0
             with conn:
