@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import copy
 
-SUPPORTED_KUBERNETES_MINORS = (30, 31, 32, 33)
-DEFAULT_KUBERNETES_VERSION = "1.32.4"
+# The supported minors and the default version belong to the release manifest (one owner).
+from ansible_collections.apron.cluster.plugins.module_utils._kubernetes_releases import (  # noqa: F401
+    DEFAULT_KUBERNETES_VERSION, SUPPORTED_KUBERNETES_MINORS)
 
 # Size aliases -> instance types, per provider type. Any other string passes through.
 SIZES = {
