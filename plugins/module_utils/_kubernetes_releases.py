@@ -37,6 +37,13 @@ SOURCES = {
         "read": "kubernetes/kubernetes CHANGELOG/CHANGELOG-1.38.md: newest entry v1.38.0-alpha.2, and "
                 "v1.38.0-alpha.1 'Changelog since v1.37.0' (so v1.37.0 is released; 1.38 is not)",
     },
+    "k8s-changelog-deps": {
+        "url": "https://github.com/kubernetes/kubernetes/tree/master/CHANGELOG",
+        "read": "kubernetes/kubernetes CHANGELOG-1.35.md (v1.35.0, 'Changelog since v1.34.0'): 'Updated cri-tools to "
+                "v1.34.0', 'Updated CNI plugins to v1.8.0'; CHANGELOG-1.36.md (v1.36.0-alpha.1): 'Updated cri-tools to "
+                "v1.35.0'; CHANGELOG-1.37.md (v1.37.0-alpha.1): 'Updated cri-tools to v1.36.0'. No later CNI plugins "
+                "update was found in the parts of CHANGELOG-1.36/1.37 read, so v1.8.0 stays pinned for them",
+    },
     "k8s-version-skew": {
         "url": "https://kubernetes.io/releases/version-skew-policy/",
         "read": "kubernetes/website content/en/releases/version-skew-policy.md and content/en/releases/_index.md: "
@@ -126,26 +133,30 @@ KUBERNETES = {
 }
 
 _NOT_READ = ("no upstream source naming the {what} version for Kubernetes 1.{minor} could be read on 2026-12-02; "
-             "pin it yourself (overrides.{name}.version and overrides.{name}.checksum from the upstream release)")
+             "pin it yourself (overrides.{name}.version and {second} from the upstream release)")
 
 # Node tools and container images: URL templates (upstream layouts) and, per minor, the pinned
-# version where an upstream source for it was read. None: not pinned here (see _NOT_READ).
+# version where an upstream source for it was read (version_source). None: not pinned here
+# (see _NOT_READ). No published checksum of crictl or the CNI plugins could be read (upstream
+# publishes them as .sha256 files next to each release asset), so the user supplies one.
 TOOLS = {
     "crictl": {
         "source": "crictl-release-layout",
+        "version_source": "k8s-changelog-deps",
         "url": "https://github.com/kubernetes-sigs/cri-tools/releases/download/v{version}/crictl-v{version}-linux-{arch}.tar.gz",
         "checksum_url": "https://github.com/kubernetes-sigs/cri-tools/releases/download/v{version}/crictl-v{version}-linux-{arch}.tar.gz.sha256",
         "algorithm": "sha256",
         "needed_by": ("master", "worker"),
-        "versions": {35: None, 36: None, 37: None},
+        "versions": {35: "1.34.0", 36: "1.35.0", 37: "1.36.0"},
     },
     "cni-plugins": {
         "source": "cni-release-layout",
+        "version_source": "k8s-changelog-deps",
         "url": "https://github.com/containernetworking/plugins/releases/download/v{version}/cni-plugins-linux-{arch}-v{version}.tgz",
         "checksum_url": "https://github.com/containernetworking/plugins/releases/download/v{version}/cni-plugins-linux-{arch}-v{version}.tgz.sha256",
         "algorithm": "sha256",
         "needed_by": ("master", "worker"),
-        "versions": {35: None, 36: None, 37: None},
+        "versions": {35: "1.8.0", 36: "1.8.0", 37: "1.8.0"},
     },
 }
 
@@ -171,8 +182,9 @@ ETCD = {
 }
 
 
-def not_read_note(what, minor, name):
-    return _NOT_READ.format(what=what, minor=minor, name=name)
+def not_read_note(what, minor, name, image=False):
+    second = ("optionally overrides.%s.digest" if image else "overrides.%s.checksum") % name
+    return _NOT_READ.format(what=what, minor=minor, name=name, second=second)
 
 
 def supported_versions_text():
