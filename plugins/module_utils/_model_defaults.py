@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.apron.cluster.plugins.module_utils import _kubernetes_releases as _releases
+
 # The supported minors and the default version belong to the release manifest (one owner).
-from ansible_collections.apron.cluster.plugins.module_utils._kubernetes_releases import (  # noqa: F401
-    DEFAULT_KUBERNETES_VERSION, SUPPORTED_KUBERNETES_MINORS)
+SUPPORTED_KUBERNETES_MINORS = _releases.SUPPORTED_KUBERNETES_MINORS
+DEFAULT_KUBERNETES_VERSION = _releases.DEFAULT_KUBERNETES_VERSION
 
 # Size aliases -> instance types, per provider type. Any other string passes through.
 SIZES = {

@@ -31,7 +31,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - In check mode nothing is written; RV(changed) tells whether a file would change.
+      - In check mode nothing is written; C(changed) tells whether a file would change.
   diff_mode:
     support: full
     details:
