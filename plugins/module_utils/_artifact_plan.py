@@ -34,6 +34,28 @@ _K8S_ROLES = ("master", "worker")
 _TARBALL_ROLE = {"kubernetes-server": "master", "kubernetes-node": "worker"}
 
 
+# Where each artifact lives in the offline artifacts directory on the controller (relative path):
+# the one owner of that layout (docs/artifacts.md shows it; the roles read entry["offline_path"]).
+# etcd keeps the etcd role's existing layout (etcd_release_artifacts_dir/<file>).
+OFFLINE_LAYOUT = {
+    "file": "{name}/v{version}/{filename}",
+    "etcd": "{filename}",
+    "image": "images/{name}_{version}.tar",
+}
+
+
+def offline_path(entry):
+    """The path of ``entry`` relative to the offline artifacts directory (None while unpinned)."""
+    if entry.get("version") is None:
+        return None
+    if entry["type"] == "image":
+        return OFFLINE_LAYOUT["image"].format(name=entry["name"], version=entry["version"])
+    if entry["name"] == "etcd":
+        return OFFLINE_LAYOUT["etcd"].format(filename=entry["filename"])
+    name = "kubernetes" if entry["name"].startswith("kubernetes-") else entry["name"]
+    return OFFLINE_LAYOUT["file"].format(name=name, version=entry["version"], filename=entry["filename"])
+
+
 class ArtifactPlanError(Exception):
     """A bad input: the message names the field to fix and what was expected."""
 
@@ -266,6 +288,8 @@ def plan_artifacts(model, arch="amd64", etcd=None, overrides=None):
         file_list.append(_etcd_file(etcd, arch))
     image_list = [images[k] for k in sorted(images)]
     everything = file_list + image_list
+    for entry in everything:
+        entry["offline_path"] = offline_path(entry)
     return {
         "arch": arch,
         "kubernetes": versions,

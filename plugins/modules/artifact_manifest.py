@@ -121,11 +121,12 @@ plan:
       description:
         - One entry per file, with C(name), C(version), C(url), C(filename), C(checksum) (C(<algorithm>:<hex>)
           or null), C(checksum_status) (C(published), C(user-supplied), C(no published checksum), C(unpinned)),
-          C(reason) and C(checksum_field) when there is no checksum, C(clusters), C(roles), C(source).
+          C(reason) and C(checksum_field) when there is no checksum, C(clusters), C(roles), C(source),
+          C(offline_path) (the path in the offline artifacts directory, see C(docs/artifacts.md)).
       type: list
       elements: dict
     images:
-      description: One entry per image, with C(image), C(version), C(digest), C(checksum_status), C(clusters), C(roles).
+      description: One entry per image, with C(image), C(version), C(digest), C(checksum_status), C(clusters), C(roles), C(offline_path).
       type: list
       elements: dict
   sample:

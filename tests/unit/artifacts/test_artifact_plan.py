@@ -237,3 +237,15 @@ def test_example_models():
     cni = _file(plan, "cni-plugins")
     assert cni["clusters"] == ["blue", "green"]
     assert not [u for u in plan["unverified"] if u["name"].startswith("kubernetes")]
+
+
+def test_offline_paths():
+    plan = plan_artifacts(_model("1.35.0"), etcd={"version": "3.5.1", "checksum": SHA256},
+                          overrides={"pause": {"version": "3.10"}})
+    assert _file(plan, "kubernetes-server")["offline_path"] == "kubernetes/v1.35.0/kubernetes-server-linux-amd64.tar.gz"
+    assert _file(plan, "crictl")["offline_path"] == "crictl/v1.34.0/crictl-v1.34.0-linux-amd64.tar.gz"
+    assert _file(plan, "cni-plugins")["offline_path"] == "cni-plugins/v1.8.0/cni-plugins-linux-amd64-v1.8.0.tgz"
+    assert _file(plan, "etcd")["offline_path"] == "etcd-v3.5.1-linux-amd64.tar.gz"
+    images = dict((i["name"], i) for i in plan["images"])
+    assert images["pause"]["offline_path"] == "images/pause_3.10.tar"
+    assert images["coredns"]["offline_path"] is None  # unpinned
