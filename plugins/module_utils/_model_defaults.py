@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import copy
 
-SUPPORTED_KUBERNETES_MINORS = (30, 31, 32, 33)
-DEFAULT_KUBERNETES_VERSION = "1.32.4"
+from ansible_collections.apron.cluster.plugins.module_utils import _kubernetes_releases as _releases
+
+# The supported minors and the default version belong to the release manifest (one owner).
+SUPPORTED_KUBERNETES_MINORS = _releases.SUPPORTED_KUBERNETES_MINORS
+DEFAULT_KUBERNETES_VERSION = _releases.DEFAULT_KUBERNETES_VERSION
 
 # Size aliases -> instance types, per provider type. Any other string passes through.
 SIZES = {

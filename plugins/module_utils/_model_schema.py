@@ -191,7 +191,7 @@ _CLUSTER_SETTINGS = {
     "kubernetesVersion": {
         "type": "string",
         "pattern": KUBERNETES_VERSION_PATTERN,
-        "description": "a full Kubernetes version x.y.z as a string, e.g. \"1.32.4\"",
+        "description": "a full Kubernetes version x.y.z as a string, e.g. \"1.36.0\"",
     },
     "network": _NETWORK,
     "apiServer": _API_SERVER,

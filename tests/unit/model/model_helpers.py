@@ -26,7 +26,7 @@ def base_model():
             "project": "apron",
             "mode": "single",
             "defaults": {
-                "cluster": {"kubernetesVersion": "1.31.2"},
+                "cluster": {"kubernetesVersion": "1.35.0"},
                 "instancePools": {"all": {"labels": {"team": "ops"}}, "worker": {"size": "large"}},
             },
         })],

@@ -284,7 +284,7 @@ CASES = [
     (m_host_bits, "cluster.yml", "Cluster/dev", "spec.network.zones[2].publicCIDR", "host bits set", "10.98.8.129/26"),
     (m_local_zone, "cluster.yml", "Cluster/dev", "spec.network.zones[0].name", "local-[a-z]", "zone-a"),
     (m_amazon_zone, "cluster.yml", "Cluster/dev", "spec.network.zones[2].name", "provider's regions (eu-west-1)", "us-east-1c"),
-    (m_k8s_unsupported, "cluster.yml", "Cluster/dev", "spec.kubernetesVersion", "1.30.x .. 1.33.x", "1.29.1"),
+    (m_k8s_unsupported, "cluster.yml", "Cluster/dev", "spec.kubernetesVersion", "1.35.x .. 1.37.x", "1.29.1"),
     (m_k8s_not_full, "cluster.yml", "Cluster/dev", "spec.kubernetesVersion", "full Kubernetes version x.y.z", "1.32"),
     (m_k8s_float, "cluster.yml", "Cluster/dev", "spec.kubernetesVersion", "type string", 1.32),
     (m_pool_zone_subset, "pools.yml", "InstancePool/dev-etcd", "spec.zones[1]", "zone of Cluster/dev", "local-d"),

@@ -27,7 +27,7 @@ def test_precedence_builtin_env_own(tmp_path):
     assert worker.provenance["spec.minCount"].startswith("InstancePool/dev-worker (%s/pools.yml:" % d)
     # cluster inherits the environment's kubernetesVersion
     cluster = model.clusters["dev"]
-    assert cluster.effective["kubernetesVersion"] == "1.31.2"
+    assert cluster.effective["kubernetesVersion"] == "1.35.0"
     assert cluster.provenance["spec.kubernetesVersion"].startswith("Environment/dev (")
     assert cluster.provenance["spec.network.podCIDR"] == "builtin:network"
     assert cluster.provenance["spec.network.vpcCIDR"].startswith("Cluster/dev (")
