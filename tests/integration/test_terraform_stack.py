@@ -250,7 +250,29 @@ def test_bad_inputs(stack, tmp_path):
     result = run_module(tmp_path, dict(stack(), project_path=str(tmp_path / "missing")))
     assert result["_rc"] != 0 and "is not a directory (expected a Terraform stack)" in result["msg"]
     result = run_module(tmp_path, dict(stack(), binary_path=str(tmp_path / "no-terraform")))
-    assert result["_rc"] != 0 and "does not exist or is not executable" in result["msg"]
+    assert result["_rc"] != 0 and result["msg"] == (
+        "binary_path: %s does not exist; expected the terraform executable" % (tmp_path / "no-terraform"))
+    # binary_path that is a directory, a text file, not executable, or another program: said what was found
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "terraform").symlink_to(shutil.which("terraform"))
+    result = run_module(tmp_path, dict(stack(), binary_path=str(bindir)))
+    assert result["_rc"] != 0 and result["msg"] == (
+        "binary_path: %s is a directory; expected the terraform executable itself (it contains one: %s)"
+        % (bindir, bindir / "terraform"))
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    text.chmod(0o755)
+    result = run_module(tmp_path, dict(stack(), binary_path=str(text)))
+    assert "is not a program (it starts with b'hell', not an ELF header or a #! line)" in result["msg"]
+    text.chmod(0o644)
+    result = run_module(tmp_path, dict(stack(), binary_path=str(text)))
+    assert "is not executable (mode 0o644)" in result["msg"]
+    for program in ("/bin/true", "/bin/ls"):
+        result = run_module(tmp_path, dict(stack(), binary_path=program))
+        assert result["_rc"] != 0 and result["msg"].startswith("binary_path: %s is not terraform: `%s version -json` "
+                                                               "ended with exit code" % (program, program[5:]))
+        assert "expected Terraform's version JSON" in result["msg"] and "Traceback" not in repr(result)
     result = run_module(tmp_path, dict(stack(), backend={"type": "s3", "bucket": "b"}))
     assert result["_rc"] != 0 and "backend.type=s3 needs backend.key, backend.region" in result["msg"]
     result = run_module(tmp_path, dict(stack(), backend={"type": "local"}))

@@ -44,7 +44,7 @@ def test_find_base_dir(tmp_path, monkeypatch):
     assert mod.find_base_dir(str(tmp_path / "repo" / "inventories" / "m")) == str(tmp_path / "repo")
     (tmp_path / "other").mkdir()
     monkeypatch.chdir(tmp_path / "other")
-    assert mod.find_base_dir("/") == str(tmp_path / "other")
+    assert mod.find_base_dir("/") == "/"
 
 
 def test_read_local_state_outputs(tmp_path):
