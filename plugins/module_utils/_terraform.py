@@ -256,10 +256,8 @@ def relevant_diagnostics(diags, files=None):
     relative to the stack) to a label, e.g. the generated backend settings file -> ``the backend option``."""
     result = []
     for diag in diags:
-        if (diag.get("summary") or "").startswith(_PREAMBLE_SUMMARIES) and not (diag.get("detail") or "").strip():
-            continue
         if (diag.get("summary") or "").startswith(_PREAMBLE_SUMMARIES):
-            diag = dict(diag, summary=(diag.get("detail") or "").strip().split("\n")[0], detail="")
+            continue
         rng = diag.get("range") or {}
         label = (files or {}).get(rng.get("filename"))
         if label:
@@ -275,8 +273,8 @@ def error_from_output(command, rc, out, err, stack=None, release=None, files=Non
     """
     messages = parse_json_lines(out) + parse_json_lines(err)
     diags = diagnostics(messages)
-    if human and not diags:
-        diags = parse_human_diagnostics(err) or parse_human_diagnostics(out)
+    if human and not relevant_diagnostics(diags):
+        diags = diags + (parse_human_diagnostics(err) or parse_human_diagnostics(out))
     for diag in diags:
         if "state lock" in diag.get("summary", "").lower() and "Lock Info" in (diag.get("detail") or ""):
             lock = parse_lock_info(diag.get("detail"))

@@ -41,7 +41,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff is the saved plan as an operator reads it; sensitive values are masked.
+      - The diff is the saved plan as an operator reads it; sensitive values are masked, and values of variables the
+        stack declares C(sensitive) are redacted wherever they appear (also inside longer strings).
   idempotent:
     support: full
     details:
@@ -72,7 +73,10 @@ options:
   variables:
     description:
       - Input variables of the stack. They are written to a tfvars JSON file (mode 0600) in O(work_dir),
-        never put on the command line and never returned.
+        never put on the command line, never returned and never logged (C(no_log)).
+      - Values of variables the stack declares C(sensitive = true) are redacted as C((sensitive value)) from the diff,
+        the plan summary, the outputs, messages and warnings; the other values stay visible in the diff.
+      - A name the stack does not declare but that is close to a declared one is reported as a probable typo.
       - Mutually exclusive with O(model).
     type: dict
   model:
@@ -92,7 +96,8 @@ options:
   base_dir:
     description:
       - The repository directory that holds C(.apron/) (default state directory and work directories).
-      - Defaults to the nearest parent of O(model) holding C(galaxy.yml) or C(.git), else the current directory.
+      - Defaults to the nearest parent of O(model) holding C(galaxy.yml) or C(.git), else the model's directory.
+      - Without O(model), only used for the default O(work_dir).
     type: path
   backend:
     description:
@@ -140,8 +145,10 @@ options:
   work_dir:
     description:
       - Directory for the Terraform data dir, tfvars, backend config and plan files (created 0700).
-      - Defaults to C(<base_dir>/.apron/work/<environment>/<cluster>/<stack>) in model mode, else
-        C(<cwd>/.apron/work/stacks/<stack dir name>-<hash of its path>).
+      - Defaults to C(<base_dir>/.apron/work/<environment>/<cluster>/<stack>) in model mode; otherwise to
+        C(<base_dir>/.apron/work/stacks/<stack dir name>-<hash of its path>) when O(base_dir) is given, else
+        C($XDG_STATE_HOME/apron/work/stacks/<stack dir name>-<hash of its path>) (C(~/.local/state/apron/...)).
+        It never depends on the directory the playbook runs from.
     type: path
   lock_timeout:
     description: Seconds to wait for the state lock (C(-lock-timeout)).
@@ -176,7 +183,10 @@ options:
     type: bool
     default: false
   binary_path:
-    description: The terraform executable. Default C(terraform) on C(PATH).
+    description:
+      - The terraform executable. Default C(terraform) on C(PATH).
+      - Checked before use; a directory, a file that is not a program or a program that does not answer
+        C(version -json) as Terraform does is refused, saying what was found.
     type: path
 requirements:
   - Terraform >= 1.5 on the controller (C(PATH) or O(binary_path)).
@@ -184,6 +194,10 @@ requirements:
   - boto3, in model mode with the V(s3) backend, to check the earlier stacks' states.
 notes:
   - A changed backend runs C(terraform init -reconfigure); state is not migrated between backends.
+  - The backend option must match the stack's C(backend) block (checked before C(init)).
+  - Local state files are kept 0600 and the state directories the module creates 0700 (terraform runs with umask 077).
+  - A failed apply is reported in one paragraph (how terraform ended, what was in progress, that re-running converges);
+    Terraform's output is kept in C(<work_dir>/apply-<time>.log) (0600, sensitive values redacted).
   - Stacks that require external providers get their C(.terraform.lock.hcl) from C(init) in the stack
     directory (Terraform has no setting to put it elsewhere); provider-free stacks write nothing there.
 seealso:
