@@ -452,8 +452,8 @@ def local_state_files(config):
             sub = os.path.join(workspace_dir, name)
             if os.path.isdir(sub) and not os.path.islink(sub):
                 dirs.append(sub)
-                base = os.path.basename(path) if path else "terraform.tfstate"
-                files.extend([os.path.join(sub, base), os.path.join(sub, base + ".backup")])
+                # workspace states are always named terraform.tfstate, whatever ``path`` is called
+                files.extend([os.path.join(sub, "terraform.tfstate"), os.path.join(sub, "terraform.tfstate.backup")])
     return [f for f in files if os.path.isfile(f)], dirs
 
 

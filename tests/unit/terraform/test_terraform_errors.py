@@ -210,7 +210,7 @@ def test_enforce_private_state(tmp_path):
     state_dir = tmp_path / "state"
     (state_dir / "terraform.tfstate.d" / "blue").mkdir(parents=True)
     files = [state_dir / "x.tfstate", state_dir / "x.tfstate.backup",
-             state_dir / "terraform.tfstate.d" / "blue" / "x.tfstate"]
+             state_dir / "terraform.tfstate.d" / "blue" / "terraform.tfstate"]
     for path in files:
         path.write_text("{}")
         path.chmod(0o644)
