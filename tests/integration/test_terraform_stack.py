@@ -433,11 +433,19 @@ def test_model_mode_dependencies_fail_a_real_run(lab):
 
 
 def test_model_mode_applies_in_order_and_reads_the_hub(lab):
+    # a state directory an earlier version created 0755: apron's own layout, made private again
+    old_dir = lab.tmp / "model" / "state" / "lab" / "hub" / "network"
+    old_dir.mkdir(parents=True)
+    old_dir.chmod(0o755)
     for stack in ("state", "network", "tools", "vault", "kubernetes"):
         result = run_module(lab.tmp, lab("hub", stack))
         assert result["_rc"] == 0, (stack, result.get("msg"))
         assert result["owner_cluster"] == "hub"
     tools_state = lab.tmp / "model" / "state" / "lab" / "hub" / "tools" / "terraform.tfstate"
+    for path in (tools_state.parent, old_dir):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    assert stat.S_IMODE(tools_state.stat().st_mode) == 0o600
+    assert stat.S_IMODE((old_dir / "terraform.tfstate").stat().st_mode) == 0o600
     assert state_json(tools_state)["outputs"]["instances"]["value"]["hub-bastion-0"]["ssh_port"] == 2299
     assert run_module(lab.tmp, lab("edge", "state"))["_rc"] == 0
     assert run_module(lab.tmp, lab("edge", "network"))["_rc"] == 0
