@@ -59,12 +59,10 @@ def leaves(value):
     """Scalar leaves of a nested value (dict values, list items)."""
     if isinstance(value, dict):
         for item in value.values():
-            for leaf in leaves(item):
-                yield leaf
+            yield from leaves(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            for leaf in leaves(item):
-                yield leaf
+            yield from leaves(item)
     elif value is not None and not isinstance(value, bool):
         yield value
 

@@ -326,6 +326,7 @@ lock:
 import hashlib
 import json
 import os
+import pwd
 import time
 import traceback
 
@@ -380,7 +381,8 @@ def user_state_dir(environ=None):
     environ = os.environ if environ is None else environ
     base = environ.get("XDG_STATE_HOME")
     if not base or not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
+        home = environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
+        base = os.path.join(home, ".local", "state")
     return os.path.join(base, "apron")
 
 
@@ -404,9 +406,9 @@ def backend_mismatch(option, wanted, declarations):
                 "the state in the stack directory; expected an empty `backend \"%s\" {}` in its terraform block"
                 % (option, wanted, wanted))
     if declared != wanted:
+        values = (option, wanted, declarations["backend_file"], declared, option, declared, wanted)
         return ("%s=%s does not match the stack: %s declares `backend \"%s\"`; expected %s=%s or a stack "
-                "declaring `backend \"%s\" {}`" % (option, wanted, declarations["backend_file"], declared, option,
-                                                    declared, wanted))
+                "declaring `backend \"%s\" {}`" % values)
     return None
 
 
@@ -876,6 +878,7 @@ def finish(module, stack, result, failed=False):
     if failed:
         module.fail_json(**result)
     module.exit_json(**result)
+
 
 if __name__ == "__main__":
     main()

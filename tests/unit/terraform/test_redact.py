@@ -57,8 +57,8 @@ def test_every_action_is_redacted_in_diff_summary_and_rendering():
 
 
 def test_redact_nested_keys_numbers_and_escaped_spellings():
-    secrets = tfplan.secret_values(["pw", "pin", "obj"], {"pw": 'a"b\\c-secret', "pin": 4711,
-                                                         "obj": {"k": ["deep-secret", True, None]}})
+    values = {"pw": 'a"b\\c-secret', "pin": 4711, "obj": {"k": ["deep-secret", True, None]}}
+    secrets = tfplan.secret_values(["pw", "pin", "obj"], values)
     data = {
         "json": json.dumps({"x": 'a"b\\c-secret'}),      # JSON-escaped inside a string
         "pin": 4711, "pin_text": "code 4711 ok", "flag": True, "none": None,

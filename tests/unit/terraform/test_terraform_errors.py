@@ -59,7 +59,7 @@ def test_apply_error_with_diagnostics_and_crash():
 
 
 def test_error_never_dumps_the_json_stream():
-    out = "\n".join(json.dumps({"type": "apply_start", "@message": "x" * 200}) for _ in range(50))
+    out = "\n".join(json.dumps({"type": "apply_start", "@message": "x" * 200}) for _i in range(50))
     err = tf.error_from_output("apply", -9, out, "", stack="s")
     assert err.message == "terraform apply failed (stack s): signal 9 (SIGKILL)"
 
