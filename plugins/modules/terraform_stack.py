@@ -870,9 +870,12 @@ def finish(module, stack, result, failed=False):
     module.no_log_values.difference_update(plain - env_values - sensitive)
     module.no_log_values.update(sensitive)
     outputs = result.get("outputs")
+    counts = (result.get("plan_summary") or {}).get("counts")
     result = stack.redact(result)
     if stack.p["show_sensitive_outputs"] and outputs is not None:
         result["outputs"] = outputs
+    if counts is not None:
+        result["plan_summary"]["counts"] = counts     # our own numbers, even when one equals a numeric secret
     for warning in stack.warnings:
         module.warn(stack.redact(warning))
     if failed:
