@@ -50,6 +50,106 @@ STATEFUL_MARKERS = ("stateful", "apron_stateful")
 _ROLE_NAME_RE = re.compile(r"(^|[-_.])(etcd|vault)([-_.0-9]|$)")
 
 
+# Shorter secrets are redacted only where they are a whole value (inside longer text they would
+# mangle every word they happen to occur in).
+MIN_SUBSTRING_SECRET = 3
+
+
+def leaves(value):
+    """Scalar leaves of a nested value (dict values, list items)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from leaves(item)
+    elif value is not None and not isinstance(value, bool):
+        yield value
+
+
+def secret_values(names, *sources):
+    """The values of the variables ``names`` found in ``sources`` -> a secrets spec for :func:`redact`.
+
+    A source is a dict ``{name: value}``: the module's input variables, the literal defaults of the
+    declarations, or a plan's values (:func:`plan_variable_values`). Every string and number leaf of a
+    value is a secret; a string secret also matches in its JSON-escaped spelling.
+    """
+    strings = set()
+    numbers = set()
+    for source in sources:
+        for name in names:
+            if not isinstance(source, dict) or name not in source:
+                continue
+            for leaf in leaves(source[name]):
+                if isinstance(leaf, (int, float)):
+                    numbers.add(leaf)
+                    strings.add(json.dumps(leaf))
+                    continue
+                text = leaf if isinstance(leaf, str) else str(leaf)
+                if not text:
+                    continue
+                strings.add(text)
+                escaped = json.dumps(text)[1:-1]
+                if escaped != text:
+                    strings.add(escaped)
+    return {"strings": sorted(strings, key=lambda s: (-len(s), s)), "numbers": numbers}
+
+
+def plan_variable_values(plan):
+    """``{name: value}`` of a plan's ``variables`` section (input values and defaults)."""
+    return dict((name, (spec or {}).get("value")) for name, spec in ((plan or {}).get("variables") or {}).items())
+
+
+def plan_sensitive_names(plan):
+    """Names of the root module variables a plan's configuration declares ``sensitive``."""
+    variables = (((plan or {}).get("configuration") or {}).get("root_module") or {}).get("variables") or {}
+    return sorted(name for name, spec in variables.items() if (spec or {}).get("sensitive"))
+
+
+def merge_secrets(*specs):
+    strings = set()
+    numbers = set()
+    for spec in specs:
+        strings.update((spec or {}).get("strings") or ())
+        numbers.update((spec or {}).get("numbers") or ())
+    return {"strings": sorted(strings, key=lambda s: (-len(s), s)), "numbers": numbers}
+
+
+def redact_text(text, secrets, replacement=SENSITIVE):
+    """``text`` with every secret string replaced (whole value, or substring for secrets of at least
+    MIN_SUBSTRING_SECRET characters)."""
+    strings = (secrets or {}).get("strings") or ()
+    if not strings or not isinstance(text, str):
+        return text
+    if text in strings:
+        return replacement
+    for secret in strings:
+        if len(secret) >= MIN_SUBSTRING_SECRET and secret in text:
+            text = text.replace(secret, replacement)
+    return text
+
+
+def redact(value, secrets, replacement=SENSITIVE):
+    """``value`` (any JSON-like structure, dict keys included) with the secrets replaced by ``replacement``.
+
+    ``secrets`` comes from :func:`secret_values`. Numbers equal to a numeric secret are replaced too;
+    booleans and null never are. The input is not modified.
+    """
+    if not secrets or not (secrets.get("strings") or secrets.get("numbers")):
+        return value
+    if isinstance(value, dict):
+        return dict((redact(k, secrets, replacement), redact(v, secrets, replacement)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [redact(v, secrets, replacement) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return replacement if value in secrets.get("numbers", ()) else value
+    if isinstance(value, str):
+        return redact_text(value, secrets, replacement)
+    return value
+
+
 def classify_actions(actions):
     """Terraform's action list -> one operator word."""
     actions = list(actions or [])
@@ -355,14 +455,16 @@ def diff_from_analysis(analysis, title=None):
 
 
 def data_loss_message(losses, stack=None, check_mode=False):
-    """The data-loss guard's failure message (or, in check mode, its warning)."""
+    """The data-loss guard's failure message (or, in check mode, its warning): whole sentences."""
     where = " of stack %s" % stack if stack else ""
     items = "; ".join("%s would be %s (%s)" % (
         loss["address"], "replaced" if loss["action"] == "replace" else "destroyed", loss["reason"]) for loss in losses)
-    what = "the plan%s destroys data held by %d resource(s): %s." % (where, len(losses), items)
+    count = "%d resource%s" % (len(losses), "" if len(losses) == 1 else "s")
     if check_mode:
-        return "check mode: %s A real run refuses to apply it unless allow_destroy_stateful=true." % what
-    return "Refusing to apply %s Set allow_destroy_stateful=true to apply it anyway." % what
+        return ("Check mode: the plan%s destroys data held by %s: %s. A real run refuses to apply it unless "
+                "allow_destroy_stateful=true." % (where, count, items))
+    return ("Refused to apply the plan%s because it destroys data held by %s: %s. Nothing was changed; set "
+            "allow_destroy_stateful=true to apply it anyway." % (where, count, items))
 
 
 def planned_outputs(plan, show_sensitive=False):

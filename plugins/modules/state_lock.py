@@ -20,6 +20,10 @@ description:
     prints in "Lock Info"), so the operator has to name the very lock they mean to break. A lock held by anybody
     else is refused and its holder shown. The delete is conditional on the lock not having changed meanwhile.
   - The state digest items (C(<bucket>/<key>-md5)) are not locks and are never touched.
+  - Only DynamoDB locks of the C(s3) backend. A C(local) backend's lock is an OS lock held by a running terraform
+    process and ends with it (nothing else can release it); an C(s3) backend with C(use_lockfile) keeps its lock
+    in the bucket (C(terraform force-unlock)). M(apron.cluster.terraform_stack) prints the release command that fits
+    the stack's backend.
 author:
   - apron.cluster contributors (@apron-io)
 extends_documentation_fragment:

@@ -41,7 +41,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff is the saved plan as an operator reads it; sensitive values are masked.
+      - The diff is the saved plan as an operator reads it; sensitive values are masked, and values of variables the
+        stack declares C(sensitive) are redacted wherever they appear (also inside longer strings).
   idempotent:
     support: full
     details:
@@ -72,7 +73,10 @@ options:
   variables:
     description:
       - Input variables of the stack. They are written to a tfvars JSON file (mode 0600) in O(work_dir),
-        never put on the command line and never returned.
+        never put on the command line, never returned and never logged (C(no_log)).
+      - Values of variables the stack declares C(sensitive = true) are redacted as C((sensitive value)) from the diff,
+        the plan summary, the outputs, messages and warnings; the other values stay visible in the diff.
+      - A name the stack does not declare but that is close to a declared one is reported as a probable typo.
       - Mutually exclusive with O(model).
     type: dict
   model:
@@ -92,7 +96,8 @@ options:
   base_dir:
     description:
       - The repository directory that holds C(.apron/) (default state directory and work directories).
-      - Defaults to the nearest parent of O(model) holding C(galaxy.yml) or C(.git), else the current directory.
+      - Defaults to the nearest parent of O(model) holding C(galaxy.yml) or C(.git), else the model's directory.
+      - Without O(model), only used for the default O(work_dir).
     type: path
   backend:
     description:
@@ -140,8 +145,10 @@ options:
   work_dir:
     description:
       - Directory for the Terraform data dir, tfvars, backend config and plan files (created 0700).
-      - Defaults to C(<base_dir>/.apron/work/<environment>/<cluster>/<stack>) in model mode, else
-        C(<cwd>/.apron/work/stacks/<stack dir name>-<hash of its path>).
+      - Defaults to C(<base_dir>/.apron/work/<environment>/<cluster>/<stack>) in model mode; otherwise to
+        C(<base_dir>/.apron/work/stacks/<stack dir name>-<hash of its path>) when O(base_dir) is given, else
+        C($XDG_STATE_HOME/apron/work/stacks/<stack dir name>-<hash of its path>) (C(~/.local/state/apron/...)).
+        It never depends on the directory the playbook runs from.
     type: path
   lock_timeout:
     description: Seconds to wait for the state lock (C(-lock-timeout)).
@@ -176,7 +183,10 @@ options:
     type: bool
     default: false
   binary_path:
-    description: The terraform executable. Default C(terraform) on C(PATH).
+    description:
+      - The terraform executable. Default C(terraform) on C(PATH).
+      - Checked before use; a directory, a file that is not a program or a program that does not answer
+        C(version -json) as Terraform does is refused, saying what was found.
     type: path
 requirements:
   - Terraform >= 1.5 on the controller (C(PATH) or O(binary_path)).
@@ -184,6 +194,10 @@ requirements:
   - boto3, in model mode with the V(s3) backend, to check the earlier stacks' states.
 notes:
   - A changed backend runs C(terraform init -reconfigure); state is not migrated between backends.
+  - The backend option must match the stack's C(backend) block (checked before C(init)).
+  - Local state files are kept 0600 and the state directories the module creates 0700 (terraform runs with umask 077).
+  - A failed apply is reported in one paragraph (how terraform ended, what was in progress, that re-running converges);
+    Terraform's output is kept in C(<work_dir>/apply-<time>.log) (0600, sensitive values redacted).
   - Stacks that require external providers get their C(.terraform.lock.hcl) from C(init) in the stack
     directory (Terraform has no setting to put it elsewhere); provider-free stacks write nothing there.
 seealso:
@@ -312,11 +326,14 @@ lock:
 import hashlib
 import json
 import os
+import pwd
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.apron.cluster.plugins.module_utils import _terraform as tf
+from ansible_collections.apron.cluster.plugins.module_utils import _terraform_config as tfconfig
 from ansible_collections.apron.cluster.plugins.module_utils import _terraform_plan as tfplan
 from ansible_collections.apron.cluster.plugins.module_utils import _stack_vars as sv
 
@@ -347,14 +364,52 @@ class StackFailure(Exception):
 
 
 def find_base_dir(start):
+    """The nearest directory at or above ``start`` holding galaxy.yml or .git, else ``start`` itself
+    (never the current directory: the same model must find the same state wherever the playbook runs)."""
     path = os.path.abspath(start)
     while True:
         if os.path.exists(os.path.join(path, "galaxy.yml")) or os.path.exists(os.path.join(path, ".git")):
             return path
         parent = os.path.dirname(path)
         if parent == path:
-            return os.getcwd()
+            return os.path.abspath(start)
         path = parent
+
+
+def user_state_dir(environ=None):
+    """``$XDG_STATE_HOME/apron`` (default ``~/.local/state/apron``): plain mode's default work directories."""
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_STATE_HOME")
+    if not base or not os.path.isabs(base):
+        home = environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
+        base = os.path.join(home, ".local", "state")
+    return os.path.join(base, "apron")
+
+
+def default_work_dir(project_path, base_dir=None, environ=None):
+    """Plain mode: ``<base_dir>/.apron/work/stacks/<name>-<hash>``, without base_dir
+    ``<user state dir>/work/stacks/<name>-<hash>`` (hash of the stack's absolute path)."""
+    digest = hashlib.sha256(project_path.encode("utf-8")).hexdigest()[:10]
+    name = "%s-%s" % (os.path.basename(project_path), digest)
+    if base_dir:
+        return os.path.join(os.path.abspath(base_dir), ".apron", "work", "stacks", name)
+    return os.path.join(user_state_dir(environ), "work", "stacks", name)
+
+
+def backend_mismatch(option, wanted, declarations):
+    """One sentence when the backend option does not fit the stack's ``backend`` block, else None."""
+    if not declarations["files"]:
+        return None
+    declared = declarations["backend"]
+    if declared is None:
+        return ("%s=%s: the stack declares no backend block, so Terraform would ignore these settings and keep "
+                "the state in the stack directory; expected an empty `backend \"%s\" {}` in its terraform block"
+                % (option, wanted, wanted))
+    if declared != wanted:
+        values = (option, wanted, declarations["backend_file"], declared, option, declared, wanted)
+        return ("%s=%s does not match the stack: %s declares `backend \"%s\"`; expected %s=%s or a stack "
+                "declaring `backend \"%s\" {}`" % values)
+    return None
 
 
 def backend_from_params(params):
@@ -427,6 +482,11 @@ class TerraformStack(object):
         self.shared_with = None
         self.shared_msg = None
         self.dependency_labels = {}
+        self.declarations = None
+        self.secrets = None
+        self.own_state_dir = False
+        self.backend_option = "backend.type"
+        self.typo_hints = []
 
     # --- configuration -------------------------------------------------------------------------
     def resolve(self):
@@ -444,14 +504,27 @@ class TerraformStack(object):
             if p["backend"]:
                 btype, config = backend_from_params(p["backend"])
                 self.backend = {"type": btype, "config": config}
-            base = os.getcwd()
-            digest = hashlib.sha256(self.project_path.encode("utf-8")).hexdigest()[:10]
-            default_work = os.path.join(base, ".apron", "work", "stacks", "%s-%s" % (self.stack_label, digest))
-            self.work_dir = os.path.abspath(p["work_dir"] or default_work)
+            self.work_dir = os.path.abspath(p["work_dir"] or default_work_dir(self.project_path, p["base_dir"]))
         if not os.path.isdir(self.project_path):
             raise StackFailure("project_path %s is not a directory (expected a Terraform stack)" % self.project_path)
         self.result["project_path"] = self.project_path
         self.result["work_dir"] = self.work_dir
+        self.declarations = tfconfig.scan_stack(self.project_path)
+        self.secrets = self.secrets_from([])
+        if self.backend:
+            mismatch = backend_mismatch(self.backend_option, self.backend["type"], self.declarations)
+            if mismatch:
+                raise StackFailure(mismatch)
+        for name, suggestion in tfconfig.undeclared_variables(self.variables, self.declarations):
+            if suggestion:
+                self.typo_hints.append((name, tfconfig.undeclared_message(name, suggestion)))
+
+    def secrets_from(self, plan_names, plan_values=None):
+        """Secrets of this run: values of the variables declared sensitive (by the scan or by the plan)."""
+        names = sorted(set(tfconfig.sensitive_names(self.declarations)) | set(plan_names))
+        defaults = dict((name, spec["default"]) for name, spec in self.declarations["variables"].items()
+                        if spec.get("default") is not None)
+        return tfplan.secret_values(names, self.variables, defaults, plan_values or {})
 
     def resolve_model(self):
         p = self.p
@@ -482,6 +555,9 @@ class TerraformStack(object):
                                        stack, cluster, sv.resource_name(environment), owner, owner))
             self.variables = sv.stack_variables(model, cluster, stack, base_dir=base_dir, model_dir=model_dir)
             self.backend = sv.backend_settings(model, cluster, stack, base_dir, model_dir)
+            self.backend_option = "Environment %s spec.state.backend" % sv.resource_name(environment)
+            # the default state layout (<state dir>/<environment>/<cluster>/<stack>/) is apron's own
+            self.own_state_dir = True
             if self.backend["type"] == "local":
                 self.backend["config"]["workspace_dir"] = os.path.join(
                     os.path.dirname(self.backend["config"]["path"]), "terraform.tfstate.d")
@@ -507,10 +583,9 @@ class TerraformStack(object):
     # --- helpers ---------------------------------------------------------------------------------
     def prepare_work_dir(self):
         data_dir = os.path.join(self.work_dir, "terraform-data")
-        for path in (self.work_dir, data_dir):
-            if not os.path.isdir(path):
-                os.makedirs(path, 0o700)
+        tf.makedirs_private(data_dir)
         os.chmod(self.work_dir, 0o700)
+        os.chmod(data_dir, 0o700)
         self.data_dir = data_dir
         self.var_file = os.path.join(self.work_dir, "variables.tfvars.json")
         self.plan_file = os.path.join(self.work_dir, "stack.tfplan")
@@ -583,9 +658,12 @@ class TerraformStack(object):
             env["TF_WORKSPACE"] = p["workspace"]
         self.prepare_work_dir()
         created_by_terraform = self.missing_state_dirs() if self.check else []
+        if self.backend and self.backend["type"] == "local":
+            tf.makedirs_private(os.path.dirname(self.backend["config"]["path"]))
         try:
             return self.plan_and_apply(env, destroy)
         finally:
+            self.enforce_private_state()
             # check mode changes nothing outside the work dir: the local backend creates the state
             # file's directory even for a plan; remove the empty directories it made
             for path in created_by_terraform:
@@ -593,6 +671,28 @@ class TerraformStack(object):
                     os.rmdir(path)
                 except OSError:
                     pass
+
+    def enforce_private_state(self):
+        """Local state files 0600, their directories 0700 (run after every terraform call)."""
+        if self.backend and self.backend["type"] == "local":
+            for warning in tf.enforce_private_state(self.backend["config"], self.own_state_dir):
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+
+    def release_info(self, env):
+        """What the lock-release hints need (see tf.lock_error_message)."""
+        btype = self.backend["type"] if self.backend else (self.declarations["backend"] or "local")
+        info = {"backend": btype, "data_dir": self.data_dir, "project_path": self.project_path,
+                "workspace": env.get("TF_WORKSPACE") or "default"}
+        if self.backend and btype == "s3":
+            config = self.backend["config"]
+            info["dynamodb_table"] = config.get("dynamodb_table")
+            info["region"] = config.get("region")
+            info["endpoint_url"] = (config.get("endpoints") or {}).get("dynamodb")
+        return info
+
+    def redact(self, value):
+        return tfplan.redact(value, self.secrets)
 
     def missing_state_dirs(self):
         """Directories above a local state file that do not exist yet, deepest first."""
@@ -610,25 +710,45 @@ class TerraformStack(object):
 
     def plan_and_apply(self, env, destroy):
         p = self.p
+        files = {}
+        if self.backend:
+            files[os.path.relpath(self.backend_file, self.project_path)] = "the backend settings (%s)" % (
+                "backend option" if self.backend_option == "backend.type" else self.backend_option)
         terraform = tf.Terraform(self.module, self.project_path, self.data_dir,
-                                 binary=p["binary_path"] or "terraform", env=env, stack=self.stack_label)
+                                 binary=p["binary_path"] or "terraform", env=env, stack=self.stack_label,
+                                 release=self.release_info(env), files=files)
+        terraform.redact_log = lambda text: tfplan.redact_text(text, self.secrets)
         terraform.version(os.path.join(self.work_dir, "terraform-version.json"))
+        for _name, hint in self.typo_hints:
+            self.warnings.append(hint)
         init_reason = self.init(terraform)
+        self.enforce_private_state()
         lock_timeout = "%ds" % p["lock_timeout"]
         plan_kwargs = dict(destroy=destroy, lock_timeout=lock_timeout, parallelism=p["parallelism"],
                            targets=p["targets"], replace=[] if destroy else p["replace"])
         try:
-            has_changes = terraform.plan(self.plan_file, self.var_file, **plan_kwargs)
+            try:
+                has_changes = terraform.plan(self.plan_file, self.var_file, **plan_kwargs)
+            except tf.TerraformError as exc:
+                if init_reason or not exc.needs_init():
+                    raise
+                init_reason = self.init(terraform, "the stack's modules, providers or backend changed")
+                has_changes = terraform.plan(self.plan_file, self.var_file, **plan_kwargs)
         except tf.TerraformError as exc:
-            if init_reason or not exc.needs_init():
-                raise
-            init_reason = self.init(terraform, "the stack's modules, providers or backend changed")
-            has_changes = terraform.plan(self.plan_file, self.var_file, **plan_kwargs)
+            if self.typo_hints and not isinstance(exc, tf.StateLockError):
+                # the likely cause first: a misspelt variable leaves the declared one without its value
+                exc.message = " ".join([hint for _name, hint in self.typo_hints] + [exc.message])
+            raise
+        self.enforce_private_state()
         self.result["init"] = init_reason
-        self.warnings.extend("terraform (stack %s): %s" % (self.stack_label, w) for w in terraform.warnings)
+        flagged = ['named "%s"' % name for name, _hint in self.typo_hints]
+        self.warnings.extend("terraform (stack %s): %s" % (self.stack_label, w) for w in terraform.warnings
+                             if not any(f in w for f in flagged))
         os.chmod(self.plan_file, 0o600)
         plan = terraform.show_plan(self.plan_file)
-        analysis = tfplan.analyse_plan(plan)
+        self.secrets = tfplan.merge_secrets(self.secrets, self.secrets_from(
+            tfplan.plan_sensitive_names(plan), tfplan.plan_variable_values(plan)))
+        analysis = self.redact(tfplan.analyse_plan(plan))
         summary = analysis["summary"]
         # -detailed-exitcode is authoritative for "changes pending"
         summary["changes_pending"] = bool(has_changes)
@@ -651,7 +771,12 @@ class TerraformStack(object):
         if self.check:
             self.result["outputs"] = tfplan.planned_outputs(plan, p["show_sensitive_outputs"])
             return self.result
-        terraform.apply(self.plan_file, lock_timeout=lock_timeout, parallelism=p["parallelism"])
+        log_file = os.path.join(self.work_dir, "apply-%s.log" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        try:
+            terraform.apply(self.plan_file, lock_timeout=lock_timeout, parallelism=p["parallelism"],
+                            log_file=log_file)
+        finally:
+            self.enforce_private_state()
         self.result["applied"] = True
         try:
             os.remove(self.plan_file)
@@ -680,7 +805,7 @@ def main():
             stacks_dir=dict(type="path"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             workspace=dict(type="str", default="default"),
-            variables=dict(type="dict"),
+            variables=dict(type="dict", no_log=True),
             model=dict(type="path"),
             cluster=dict(type="str"),
             stack=dict(type="str", choices=list(sv.STACKS)),
@@ -704,26 +829,57 @@ def main():
     stack = TerraformStack(module)
     # variables are never echoed back (they may hold secrets); their names are enough to debug
     module_args = dict(module.params)
-    if module_args.get("variables") is not None:
-        module_args["variables"] = dict((k, "(not logged)") for k in module_args["variables"])
+    for key in ("variables", "env"):
+        if module_args.get(key) is not None:
+            module_args[key] = dict((k, "(not logged)") for k in module_args[key])
     stack.result["invocation"] = {"module_args": module_args}
     try:
         result = stack.run()
     except tf.StateLockError as exc:
         stack.result["lock"] = exc.lock
-        module.fail_json(msg=exc.message, **stack.result)
+        finish(module, stack, dict(stack.result, msg=exc.message), failed=True)
     except tf.TerraformError as exc:
         if exc.diagnostics:
             stack.result["diagnostics"] = exc.diagnostics
-        module.fail_json(msg=exc.message, **stack.result)
+        finish(module, stack, dict(stack.result, msg=exc.message), failed=True)
     except StackFailure as exc:
         result = dict(stack.result)
         result.update(exc.result)
-        module.fail_json(msg=exc.msg, **result)
+        finish(module, stack, dict(result, msg=exc.msg), failed=True)
     except (IOError, OSError) as exc:
-        module.fail_json(msg="terraform_stack %s: %s" % (stack.stack_label or "", exc), **stack.result)
+        finish(module, stack, dict(stack.result, msg="terraform_stack %s: %s" % (stack.stack_label or "", exc)),
+               failed=True)
+    finish(module, stack, result)
+
+
+def finish(module, stack, result, failed=False):
+    """The one exit: secrets of sensitive variables redacted from the result, the message and the warnings.
+
+    ``variables`` is ``no_log`` so that Ansible's invocation log (syslog/journal) never has its values; Ansible
+    would also mask every variable value anywhere in the result, which makes the diff useless. Only values of
+    variables the stack declares sensitive stay in its list (second line of defence after ``redact``).
+    """
+    secrets = stack.secrets or {}
+    sensitive = set(s for s in secrets.get("strings") or () if len(s) >= tfplan.MIN_SUBSTRING_SECRET)
+    if stack.p["show_sensitive_outputs"]:
+        sensitive = set()                # asked for in clear: only redact() protects the rest of the result
+    plain = set()
+    for value in (module.params.get("variables") or {}).values():
+        plain.update(str(leaf) for leaf in tfplan.leaves(value))
+    env_values = set(str(leaf) for leaf in tfplan.leaves(module.params.get("env") or {}))
+    module.no_log_values.difference_update(plain - env_values - sensitive)
+    module.no_log_values.update(sensitive)
+    outputs = result.get("outputs")
+    counts = (result.get("plan_summary") or {}).get("counts")
+    result = stack.redact(result)
+    if stack.p["show_sensitive_outputs"] and outputs is not None:
+        result["outputs"] = outputs
+    if counts is not None:
+        result["plan_summary"]["counts"] = counts     # our own numbers, even when one equals a numeric secret
     for warning in stack.warnings:
-        module.warn(warning)
+        module.warn(stack.redact(warning))
+    if failed:
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "terraform"))
 from tfstack_helpers import (  # noqa: E402
-    FIXTURES, finish, run_module, start_module, terraform_or_skip, wait_for_child)
+    FIXTURES, REPO_ROOT, finish, module_env, run_module, start_module, terraform_or_skip, wait_for_child)
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +86,7 @@ def test_held_lock_item_is_reported_and_not_removed(s3):
     assert result["lock"]["id"] == info["ID"] and result["lock"]["who"] == "bob@ci-runner-7"
     msg = result["msg"]
     for part in (info["ID"], "bob@ci-runner-7", "OperationTypeApply", "2026-11-23",
-                 "terraform force-unlock " + info["ID"], "apron.cluster.state_lock", "lock was not touched"):
+                 "force-unlock " + info["ID"], "apron.cluster.state_lock", "lock was not touched"):
         assert part in msg, (part, msg)
     # check mode hits the same lock (plan reads the state under the lock) and fails the same way
     checked = run_module(s3.tmp, s3(["a", "b"]), check=True)
@@ -93,6 +94,25 @@ def test_held_lock_item_is_reported_and_not_removed(s3):
     # never force-unlocked
     assert lock_items(s3.ddb) == [lock_id]
     assert state_object(s3.s3)["outputs"]["names"]["value"] == ["a"]
+
+    # the hints work as printed: the force-unlock command line, run from anywhere ...
+    command = msg.split("release the lock with `")[1].split("`")[0]
+    assert command.startswith("TF_DATA_DIR=") and " -chdir=" in command
+    unlock = subprocess.run(["sh", "-c", command], input="yes\n", capture_output=True, text=True, cwd="/",
+                            env=module_env(), timeout=120, check=False)
+    assert unlock.returncode == 0, unlock.stdout + unlock.stderr
+    assert lock_items(s3.ddb) == []
+    # ... and the state_lock arguments, as ansible's free-form key=value arguments
+    s3.ddb.put_item(TableName=TABLE, Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(info)}})
+    state_lock_args = msg.split("apron.cluster.state_lock module (")[1].rsplit(")", 1)[0]
+    env = module_env({"ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+                      "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+                      "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / ".collections")})
+    released = subprocess.run(["ansible", "localhost", "-m", "apron.cluster.state_lock", "-a", state_lock_args],
+                              capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert released.returncode == 0 and "CHANGED" in released.stdout, released.stdout + released.stderr
+    assert lock_items(s3.ddb) == []
+    assert run_module(s3.tmp, s3(["a", "b"]))["_rc"] == 0
 
 
 def test_lock_timeout_waits_for_the_holder(s3):

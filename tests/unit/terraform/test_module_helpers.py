@@ -44,7 +44,7 @@ def test_find_base_dir(tmp_path, monkeypatch):
     assert mod.find_base_dir(str(tmp_path / "repo" / "inventories" / "m")) == str(tmp_path / "repo")
     (tmp_path / "other").mkdir()
     monkeypatch.chdir(tmp_path / "other")
-    assert mod.find_base_dir("/") == str(tmp_path / "other")
+    assert mod.find_base_dir("/") == "/"
 
 
 def test_read_local_state_outputs(tmp_path):
@@ -57,3 +57,25 @@ def test_read_local_state_outputs(tmp_path):
     (tmp_path / "s.tfstate").write_text("{not json")
     with pytest.raises(mod.StackFailure, match="is not valid JSON"):
         mod.read_state_outputs(backend, {})
+
+
+def test_default_work_dir_never_uses_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stack = "/srv/stacks/dns"
+    xdg = mod.default_work_dir(stack, environ={"XDG_STATE_HOME": "/x/state", "HOME": "/home/u"})
+    assert xdg.startswith("/x/state/apron/work/stacks/dns-") and len(xdg.rsplit("-", 1)[1]) == 10
+    home = mod.default_work_dir(stack, environ={"XDG_STATE_HOME": "relative", "HOME": "/home/u"})
+    assert home == xdg.replace("/x/state", "/home/u/.local/state")
+    assert mod.default_work_dir(stack, base_dir="/repo") == "/repo/.apron/work/stacks/" + xdg.rsplit("/", 1)[1]
+    assert mod.default_work_dir("/srv/other/dns", environ={"XDG_STATE_HOME": "/x"}) != mod.default_work_dir(
+        stack, environ={"XDG_STATE_HOME": "/x"})
+
+
+def test_backend_mismatch_sentences():
+    local = {"files": ["main.tf"], "backend": "local", "backend_file": "main.tf"}
+    assert mod.backend_mismatch("backend.type", "local", local) is None
+    assert mod.backend_mismatch("Environment lab spec.state.backend", "s3", local) == (
+        'Environment lab spec.state.backend=s3 does not match the stack: main.tf declares `backend "local"`; '
+        'expected Environment lab spec.state.backend=local or a stack declaring `backend "s3" {}`')
+    assert "declares no backend block" in mod.backend_mismatch("backend.type", "s3", dict(local, backend=None))
+    assert mod.backend_mismatch("backend.type", "s3", {"files": [], "backend": None}) is None
