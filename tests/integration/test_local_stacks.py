@@ -239,7 +239,7 @@ def test_apply_all_stacks_in_order(cluster):
                 for i in range(pool["count"])}
     assert set(instances) == expected
     keys = {"name", "environment", "cluster", "pool", "role", "zone", "index", "private_address",
-            "public_address", "ssh_host", "ssh_port"}
+            "public_address", "ssh_host", "ssh_port", "data_mount"}
     addresses = set()
     for name, inst in instances.items():
         assert set(inst) == keys, name
@@ -247,6 +247,7 @@ def test_apply_all_stacks_in_order(cluster):
         assert inst["public_address"] is None
         assert inst["zone"] in network["zones"]
         addresses.add(inst["private_address"])
+        assert inst["data_mount"] == {"etcd": "/var/lib/etcd", "vault": "/var/lib/vault"}.get(inst["role"]), name
         if inst["role"] == "bastion":
             assert (inst["ssh_host"], inst["ssh_port"]) == ("127.0.0.1", cluster.ssh_port)
         else:
