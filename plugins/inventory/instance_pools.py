@@ -263,7 +263,7 @@ class _EnvContext(object):
     """Connection settings of one environment (from its provider) and its bastion."""
 
     __slots__ = ("name", "provider_type", "user", "port", "key", "known_hosts", "host_key_checking",
-                 "bastion", "local_port")
+                 "bastion", "bastion_name", "local_port")
 
     def __init__(self, name, provider_type, user, port, key, known_hosts, host_key_checking, local_port=None):
         self.name = name
@@ -275,6 +275,7 @@ class _EnvContext(object):
         self.host_key_checking = host_key_checking
         self.local_port = local_port
         self.bastion = None  # (host, port)
+        self.bastion_name = None  # its inventory host name
 
     def ssh_options(self):
         opts = []
@@ -529,6 +530,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 host, port = rec.get("private_address") or rec.get("public_address"), ctx.port
             if role == "bastion" and ctx.bastion is None and host:
                 ctx.bastion = (host, port)
+                ctx.bastion_name = member.name
             plans.append((member, cluster, env, ctx, role, host, port, direct))
         for ctx in env_ctx.values():
             if ctx.bastion is None and ctx.provider_type == "local":
@@ -571,6 +573,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             }
             apron.update(role_defaults[env.name if env is not None else None](cluster))
             apron["data_mount"] = rec.get("data_mount")
+            jump = ctx.bastion_name if (proxy_jump and not direct and ctx.bastion is not None) else None
+            apron["ssh"] = {"jump_host": jump, "known_hosts_file": ctx.known_hosts,
+                            "host_key_checking": ctx.host_key_checking}
             inventory.set_variable(name, "apron", apron)
             if host:
                 inventory.set_variable(name, "ansible_host", host)

@@ -48,7 +48,7 @@ REQUIRED = ["MANIFEST.json", "FILES.json", "meta/runtime.yml", "meta/execution-e
             "execution-environment.yml", "requirements.txt", "bindep.txt",
             "plugins/modules/cluster_model.py", "plugins/inventory/instance_pools.py",
             "roles/etcd/tasks/main.yml", "roles/bastion/tasks/main.yml", "roles/pki/tasks/main.yml",
-            "playbooks/infrastructure.yml",
+            "playbooks/site.yml", "playbooks/cluster.yml", "playbooks/infrastructure.yml", "playbooks/status.yml",
             "terraform/local/kubernetes/main.tf", "terraform/amazon/state/main.tf",
             "inventories/local/dev.apron.yml", "meta/schemas/apron.io_v1alpha1.schema.json"]
 MAX_BYTES = 2 * 1024 * 1024
