@@ -64,7 +64,7 @@ EXAMPLES = r"""
   apron.cluster.host_status:
     packages: [etcd-server, openssl]
     units: ['apron-*', ssh.service]
-    disks: [/var/lib/etcd]
+    disks: [/var/lib/apron/etcd]
   register: status_host
 """
 
@@ -85,7 +85,7 @@ disks:
   returned: always
   type: list
   elements: dict
-  sample: [{"path": "/var/lib/etcd", "size": 10737418240, "used": 1073741824, "avail": 9663676416, "percent": 10}]
+  sample: [{"path": "/var/lib/apron/etcd", "size": 10737418240, "used": 1073741824, "avail": 9663676416, "percent": 10}]
 certificates:
   description: Every registered certificate and each CA bundle once, with C(not_after) (ISO 8601 UTC) or C(error).
   returned: always

@@ -145,14 +145,15 @@ def status_report(hostvars, hosts, result_name, now=None):
                 "renew": days_left is None or days_left <= window,
                 "error": cert.get("error"),
             })
-    certs.sort(key=lambda c: (c["days_left"] is not None, c["days_left"] if c["days_left"] is not None else 0,
-                              c["host"], str(c["path"])))
+    # soonest expiry first; unreadable or missing ones (no date) before everything
+    certs.sort(key=lambda c: (c["not_after"] is not None, c["not_after"] or "", c["host"], str(c["path"])))
     etcd = _etcd_clusters(etcd_rows)
     summary = {
         "hosts": len(entries),
         "unreachable": [e["name"] for e in entries if not e["reachable"]],
+        # inactive is normal for timer-started and condition-skipped units; failed is not
         "failed_services": sorted("%s:%s" % (e["name"], unit) for e in entries
-                                  for unit, state in e["services"].items() if state not in ("active", None)),
+                                  for unit, state in e["services"].items() if state == "failed"),
         "etcd_degraded": [c["cluster"] for c in etcd if c["state"] != "healthy"],
         "certificates": len(certs),
         "certificates_to_renew": len([c for c in certs if c["renew"]]),
@@ -186,6 +187,26 @@ def _size(value):
     return None
 
 
+def _services(services):
+    """``12 active, 3 inactive; failed: x.service`` (the JSON report has every unit)."""
+    if not services:
+        return None
+    counts = {}
+    for state in services.values():
+        counts[state] = counts.get(state, 0) + 1
+    text = ", ".join("%d %s" % (counts[state], state) for state in sorted(counts, key=str) if state != "failed")
+    failed = sorted(unit for unit, state in services.items() if state == "failed")
+    if failed:
+        text = (text + "; " if text else "") + "failed: " + ", ".join(failed)
+    return text
+
+
+def _disk(d):
+    if d.get("error"):
+        return "%s: %s" % (d.get("path"), d["error"])
+    return "%s %s/%s (%s%%)" % (d.get("path"), _size(d.get("used")), _size(d.get("size")), d.get("percent"))
+
+
 def status_table(report):
     """The report as text lines: hosts, etcd clusters, certificates (soonest expiry first), summary."""
     report = _mapping(report, "report")
@@ -195,10 +216,9 @@ def status_table(report):
     lines = ["HOSTS"]
     rows = []
     for h in report["hosts"]:
-        services = ", ".join("%s=%s" % (k, v) for k, v in sorted(h["services"].items())) or None
+        services = _services(h["services"])
         versions = ", ".join("%s %s" % (k, v) for k, v in sorted(h["versions"].items()) if v) or None
-        disks = ", ".join("%s %s/%s (%s%%)" % (d.get("path"), _size(d.get("used")), _size(d.get("size")),
-                                                d.get("percent")) for d in h["disks"]) or None
+        disks = ", ".join(_disk(d) for d in h["disks"]) or None
         rows.append([h["name"], h["role"], "yes" if h["reachable"] else "NO: %s" % (h["error"] or "unreachable"),
                      versions, services, disks])
     lines += _table(["host", "role", "reachable", "versions", "services", "data volume"], rows)

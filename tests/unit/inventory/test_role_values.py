@@ -20,7 +20,7 @@ def _fleet(state_dir):
         "dev-bastion-0": instance("dev-bastion-0", ENV, CLUSTER, "dev-bastion", "bastion", "local-a", 0,
                                   "10.90.0.2", ssh_host="127.0.0.1", ssh_port=2299)})
     etcd = instance("dev-etcd-0", ENV, CLUSTER, "dev-etcd", "etcd", "local-a", 0, "10.90.0.10")
-    etcd["data_mount"] = "/var/lib/etcd"  # what the local stacks output for stateful roles
+    etcd["data_mount"] = "/var/lib/apron/etcd"  # what the local stacks output for stateful roles
     write_state(state_dir, ENV, CLUSTER, "kubernetes", {
         "dev-etcd-0": etcd,
         "dev-master-0": instance("dev-master-0", ENV, CLUSTER, "dev-master", "master", "local-a", 0, "10.90.0.20")})
@@ -43,7 +43,7 @@ def test_role_values_reach_every_host(local_dir, tmp_path):
     assert etcd["admin_users"] == [{"name": "alice", "keys": [KEY]}]
     assert etcd["admin_cidrs"] == ["10.90.0.0/20"]
     assert etcd["hub"] is None
-    assert etcd["data_mount"] == "/var/lib/etcd"
+    assert etcd["data_mount"] == "/var/lib/apron/etcd"
     assert etcd["controller_dir"] == str(tmp_path / ".apron")
     bastion = hostvars(inv, "dev-bastion-0")["apron"]
     assert bastion["admin_users"] == etcd["admin_users"] and bastion["admin_cidrs"] == ["10.90.0.0/20"]

@@ -26,8 +26,9 @@ def _etcd_host(name, index, leader, healthy=True):
         "st": {"changed": False,
                "versions": {"etcd": "3.4.23", "debian": "12.8"},
                "units": [{"name": "apron-etcd@k8s-main.service", "state": "active"},
-                         {"name": "apron-etcd@k8s-events.service", "state": "active" if healthy else "failed"}],
-               "disks": [{"path": "/var/lib/etcd", "size": 10 * 2 ** 30, "used": 2 ** 30, "avail": 9 * 2 ** 30,
+                         {"name": "apron-etcd@k8s-events.service", "state": "active" if healthy else "failed"},
+                         {"name": "apron-etcd-backup@k8s-main.service", "state": "inactive"}],
+               "disks": [{"path": "/var/lib/apron/etcd", "size": 10 * 2 ** 30, "used": 2 ** 30, "avail": 9 * 2 ** 30,
                           "percent": 10}],
                "etcd": [{"cluster": "k8s-main", "healthy": True, "is_leader": leader, "version": "3.4.23"},
                         {"cluster": "k8s-events", "healthy": healthy, "is_leader": leader, "version": "3.4.23"}],
@@ -94,6 +95,12 @@ def test_unreadable_certificate_sorts_first_and_is_marked(hostvars):
     assert first["name"] == "peer" and first["renew"] and first["days_left"] is None
 
 
+def test_certificates_sort_by_exact_expiry(hostvars):
+    hostvars["dev-etcd-0"]["st"]["certificates"] = [_cert("b", "2027-12-01T00:00:09Z"), _cert("a", "2027-12-01T00:00:01Z")]
+    report = _status.status_report(hostvars, ["dev-etcd-0"], "st", NOW)
+    assert [c["name"] for c in report["certificates"]] == ["a", "b"]
+
+
 def test_all_good_is_ok():
     hv = {"dev-etcd-0": _etcd_host("dev-etcd-0", 0, leader=True)}
     report = _status.status_report(hv, ["dev-etcd-0"], "st", NOW)
@@ -120,7 +127,8 @@ def test_table(hostvars):
     text = "\n".join(lines)
     assert lines[0] == "HOSTS"
     assert "dev-bastion-0  bastion  NO: Failed to connect to the host via ssh" in text
-    assert "/var/lib/etcd 1.0 GiB/10.0 GiB (10%)" in text
+    assert "/var/lib/apron/etcd 1.0 GiB/10.0 GiB (10%)" in text
+    assert "2 active, 1 inactive" in text and "1 active, 1 inactive; failed: apron-etcd@k8s-events.service" in text
     cert_header = lines.index("CERTIFICATES (soonest expiry first; * = inside the renewal window or unreadable)")
     first = lines[cert_header + 2]
     assert first.startswith("*") and "dev-etcd-1" in first and "client.crt" in first
