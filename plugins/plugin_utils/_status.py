@@ -100,7 +100,7 @@ def _etcd_clusters(rows):
         if item.get("version") and item["version"] not in c["versions"]:
             c["versions"].append(item["version"])
     out = []
-    for name in sorted(clusters, key=lambda n: str(n)):
+    for name in sorted(clusters, key=str):
         c = clusters[name]
         c["leader"] = c["leaders"][0] if len(c["leaders"]) == 1 else None
         c["state"] = "healthy" if (c["members"] and not c["unhealthy"] and c["leader"]) else "degraded"

@@ -90,12 +90,12 @@ def built(checkout_copy, tmp_path_factory):
 
 
 def test_tarball_holds_no_development_files(built):
-    _, names = built
+    names = built[1]
     assert _forbidden(names) == []
 
 
 def test_tarball_holds_what_installed_users_run(built):
-    _, names = built
+    names = built[1]
     assert sorted(set(REQUIRED) - set(names)) == []
 
 
@@ -122,7 +122,7 @@ def _shell(script, cwd, extra_env):
 
 def test_installed_tarball_is_used_from_another_directory(built, tmp_path):
     """env.sh with APRON_COLLECTIONS_PATH: the install goes there and Ansible loads that copy, not the checkout."""
-    tarball, _ = built
+    tarball = built[0]
     installed = tmp_path / "collections"
     elsewhere = tmp_path / "project"
     elsewhere.mkdir()

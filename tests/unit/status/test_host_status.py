@@ -155,7 +155,7 @@ def etcd_server(tmp_path):
                              "--initial-cluster", "m0=http://127.0.0.1:%d" % peer],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = "http://127.0.0.1:%d" % client
-    for _ in range(100):
+    for _attempt in range(100):
         ok = subprocess.run(["etcdctl", "--endpoints", endpoint, "endpoint", "health"], capture_output=True,
                             env=dict(os.environ, ETCDCTL_API="3"), check=False)
         if ok.returncode == 0:
