@@ -104,3 +104,58 @@ def test_source_outside_a_project_with_state_in_cwd(tmp_path, monkeypatch):
     inv = _outside_project(tmp_path, monkeypatch)
     _fleet(tmp_path / "elsewhere" / ".apron" / "state")
     assert "dev-etcd-0" in parse(write_source(inv, model="model.yml")).hosts
+
+
+def test_role_defaults_resolve_from_the_inventory(local_dir, tmp_path):
+    """The bastion, etcd and pki defaults evaluate to the model's values on inventory hosts, and to the
+    roles' own defaults where there is no `apron` variable (Molecule, hand-written inventories)."""
+    import json
+    import os
+    import subprocess
+
+    from pathlib import Path
+
+    repo_root = Path(__file__).resolve().parents[3]
+    _fleet(tmp_path / "state")
+    etcd = instance("dev-etcd-0", ENV, CLUSTER, "dev-etcd", "etcd", "local-a", 0, "10.90.0.10")
+    etcd["data_mount"] = "/data/etcd"  # another mount point than the role's own default
+    write_state(tmp_path / "state", ENV, CLUSTER, "kubernetes", {"dev-etcd-0": etcd})
+    source = write_source(local_dir, model="model.yml", base_dir="..")
+    playbook = tmp_path / "defaults.yml"
+    out = tmp_path / "out"
+    out.mkdir()
+    playbook.write_text("""
+- hosts: all
+  gather_facts: false
+  connection: local
+  tasks:
+    - ansible.builtin.include_vars: {file: %(repo)s/roles/bastion/defaults/main.yml}
+    - ansible.builtin.include_vars: {file: %(repo)s/roles/etcd/defaults/main.yml}
+    - ansible.builtin.include_vars: {file: %(repo)s/roles/pki/defaults/main.yml}
+    - ansible.builtin.copy:
+        dest: "%(out)s/{{ inventory_hostname }}.json"
+        mode: "0644"
+        content: "{{ {'users': bastion_admin_users, 'cidrs': bastion_admin_cidrs,
+                      'data_root': etcd_data_root, 'ca_dir': pki_ca_dir} | to_json }}"
+      delegate_to: localhost
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_vars: {file: %(repo)s/roles/bastion/defaults/main.yml}
+    - ansible.builtin.include_vars: {file: %(repo)s/roles/etcd/defaults/main.yml}
+    - ansible.builtin.include_vars: {file: %(repo)s/roles/pki/defaults/main.yml}
+    - ansible.builtin.copy:
+        dest: "%(out)s/plain.json"
+        mode: "0644"
+        content: "{{ {'users': bastion_admin_users, 'cidrs': bastion_admin_cidrs,
+                      'data_root': etcd_data_root, 'ca_dir': pki_ca_dir} | to_json }}"
+""" % {"repo": repo_root, "out": out})
+    env = dict(os.environ, ANSIBLE_CONFIG=str(repo_root / "ansible.cfg"))
+    run = subprocess.run(["ansible-playbook", "-i", str(source), str(playbook), "--limit", "dev-etcd-0,localhost"],
+                         env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    etcd = json.loads((out / "dev-etcd-0.json").read_text())
+    assert etcd == {"users": [{"name": "alice", "keys": [KEY]}], "cidrs": ["10.90.0.0/20"],
+                    "data_root": "/data/etcd", "ca_dir": str(tmp_path / ".apron" / "pki" / "main")}
+    plain = json.loads((out / "plain.json").read_text())
+    assert plain == {"users": [], "cidrs": [], "data_root": "/var/lib/apron/etcd", "ca_dir": "~/.apron/pki/default"}
