@@ -8,6 +8,7 @@ STAMP := .venv/.apron-requirements.sha256
 
 help:
 	@echo "make demo   - provision the embedded local-provider cluster (podman) and configure it"
+	@echo "make demo-destroy [KEEP_DATA=1] - remove it (with its data volumes, CAs and keys unless KEEP_DATA=1)"
 	@echo "make test   - everything CI runs: lint, sanity, unit, integration, molecule"
 	@echo "make bench  - benchmarks (figures go to docs/benchmarks.md)"
 
@@ -20,8 +21,17 @@ image: venv
 demo: venv image
 	$(ENV) ansible-playbook -i inventories/local playbooks/demo.yml
 
+# Everything the demo made: containers, network, data volumes, the CAs, the SSH key and the
+# state. KEEP_DATA=1 keeps the etcd/vault data volumes and the CAs, keys and state that go with them.
 demo-destroy: venv
-	$(ENV) ansible-playbook -i inventories/local playbooks/infrastructure.yml -e apron_state=absent
+	$(ENV) APRON_REMOVE_DATA_VOLUMES=$(if $(KEEP_DATA),no,yes) \
+	  ansible-playbook -i inventories/local playbooks/infrastructure.yml -e apron_state=absent
+	@if [ -n "$(KEEP_DATA)" ]; then \
+	  echo "demo-destroy: kept the data volumes and .apron/ (CAs, SSH key, state): make demo re-uses them"; \
+	else \
+	  rm -rf .apron/pki .apron/ssh .apron/state .apron/work .apron/logs .apron/status.json; \
+	  echo "demo-destroy: removed the containers, the network, the data volumes and .apron/ (CAs, SSH key, state)"; \
+	fi
 
 build: venv
 	$(ENV) scripts/build-collection.sh

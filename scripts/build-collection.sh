@@ -15,7 +15,7 @@ ansible-galaxy collection install --force --no-deps -p "$TMP/install" "$TARBALL"
 SITE="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 export ANSIBLE_COLLECTIONS_PATH="$TMP/install:$SITE"
 fail=0
-for type in module inventory connection; do
+for type in module inventory connection filter; do
   plugins="$(ansible-doc -t "$type" -l apron.cluster 2>/dev/null | awk '{print $1}')"
   # Every type listed here has plugins in plugins/: an empty list means the install is broken.
   if [ -z "$plugins" ]; then

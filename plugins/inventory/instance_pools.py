@@ -22,7 +22,8 @@ description:
     child groups C(cluster_<name>) with child groups C(pool_<name>), and C(zone_<zone>); characters other
     than letters, digits and C(_) in names become C(_).
   - Every host gets one namespaced variable C(apron) (environment, cluster, pool, role, zone, index,
-    private_address, public_address, instance_id, region, provider, pool_spec, cluster_spec) and
+    private_address, public_address, instance_id, region, provider, pool_spec, cluster_spec, and the values
+    the roles default to - admin_users, admin_cidrs, hub, data_mount, controller_dir) and
     C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_ssh_private_key_file) (when the provider
     has a key) and C(ansible_ssh_common_args). Hosts that are not directly reachable get a C(ProxyCommand)
     through their environment's bastion that uses the same identity file, port and known-hosts settings.
@@ -65,6 +66,9 @@ options:
         the local provider). Relative C(sshKeyPath) values of the model are relative to it.
       - Defaults to the nearest parent of the first model path holding C(galaxy.yml) or C(.git), else the
         current directory (the rule of the C(terraform_stack) module).
+      - A source outside any project (no C(galaxy.yml) or C(.git) above its model) whose local Terraform
+        states are not found there is an error that names the directory searched and the options
+        (O(base_dir), O(state_dir), C(Environment.spec.state.path)) that point it at the state.
     type: str
   state_dir:
     description:
@@ -189,8 +193,8 @@ LOCAL_DEFAULTS = {"sshUser": "apron", "sshPort": 2222, "sshKeyPath": ".apron/ssh
 SOURCE_SUFFIXES = (".apron.yml", ".apron.yaml")
 
 
-def find_base_dir(start):
-    """Nearest parent of ``start`` holding galaxy.yml or .git, else the current directory."""
+def find_project_dir(start):
+    """Nearest parent of ``start`` holding galaxy.yml or .git, else None."""
     path = os.path.abspath(start)
     if not os.path.isdir(path):
         path = os.path.dirname(path)
@@ -199,8 +203,27 @@ def find_base_dir(start):
             return path
         parent = os.path.dirname(path)
         if parent == path:
-            return os.getcwd()
+            return None
         path = parent
+
+
+def find_base_dir(start):
+    """Nearest parent of ``start`` holding galaxy.yml or .git, else the current directory."""
+    return find_project_dir(start) or os.getcwd()
+
+
+def admin_cidrs(provider_type, provider_settings, cluster_spec):
+    """The networks administrators (and Ansible) reach the bastion from, as the model knows them.
+
+    amazon: ``Provider.spec.amazon.adminCIDRs``; local: the cluster's network (the controller reaches
+    the bastion's published port from the podman network's gateway); static: none (the model has no
+    such field: set ``bastion_admin_cidrs``)."""
+    if provider_type == "amazon":
+        return list((provider_settings or {}).get("adminCIDRs") or [])
+    if provider_type == "local":
+        cidr = ((cluster_spec or {}).get("network") or {}).get("vpcCIDR")
+        return [cidr] if cidr else []
+    return []
 
 
 def _under(base, path):
@@ -240,7 +263,7 @@ class _EnvContext(object):
     """Connection settings of one environment (from its provider) and its bastion."""
 
     __slots__ = ("name", "provider_type", "user", "port", "key", "known_hosts", "host_key_checking",
-                 "bastion", "local_port")
+                 "bastion", "bastion_name", "local_port")
 
     def __init__(self, name, provider_type, user, port, key, known_hosts, host_key_checking, local_port=None):
         self.name = name
@@ -252,6 +275,7 @@ class _EnvContext(object):
         self.host_key_checking = host_key_checking
         self.local_port = local_port
         self.bastion = None  # (host, port)
+        self.bastion_name = None  # its inventory host name
 
     def ssh_options(self):
         opts = []
@@ -336,7 +360,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                      % (path, backend, ", ".join(disc.BACKENDS)))
         model, model_paths = self._load_model(path)
         base_dir = self.get_option("base_dir")
-        base_dir = _under(self._source_dir(path), base_dir) if base_dir else find_base_dir(model_paths[0])
+        guessed = False
+        if base_dir:
+            base_dir = _under(self._source_dir(path), base_dir)
+        else:
+            base_dir = find_project_dir(model_paths[0])
+            guessed = base_dir is None
+            base_dir = base_dir or os.getcwd()
 
         cache_key = self.get_cache_key(path)
         user_cache_setting = self.get_option("cache")
@@ -360,11 +390,31 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         from_cache = discovery is not None
         if discovery is None:
             discovery = self._discover(model, path, base_dir)
+        if guessed and not discovery.instances:
+            self._check_state_found(model, path, model_paths, base_dir, discovery)
         if cache_needs_update:
             self._cache[cache_key] = discovery.to_dict()
         display.vvv("apron.cluster.instance_pools: %s: %d instance(s) from %s%s (%s)" % (
             path, len(discovery.instances), backend, " (cache)" if from_cache else "", discovery.stats))
+        self._model_paths = list(model_paths)
         self._populate(model, discovery, base_dir, from_cache)
+
+    def _check_state_found(self, model, path, model_paths, base_dir, discovery):
+        """A source outside any project found no local state: say where it looked and how to point it."""
+        if self.get_option("backend") != "terraform" or self.get_option("state_dir") or self.get_option("state_bucket"):
+            return
+        declared_state = [env.name for env in model.environments.values()
+                          if (env.effective.get("state") or {}).get("path")]
+        local = [item for item in discovery.unapplied if not str(item.get("location", "")).startswith("s3://")]
+        if declared_state or not local or len(local) != len(discovery.unapplied):
+            return
+        raise AnsibleParserError(
+            "%s: no Terraform state found: the source and its model (%s) are outside a project (no galaxy.yml or "
+            ".git above them), so the states were looked for under the current directory %s (for example %s). "
+            "Point the source at the project that ran playbooks/infrastructure.yml with the option "
+            "'base_dir: /path/to/project' (its .apron/state is read), or at the state directory with "
+            "'state_dir: /path/to/.apron/state', or set Environment.spec.state.path in the model"
+            % (path, ", ".join(model_paths), os.path.join(base_dir, ".apron", "state"), local[0].get("location")))
 
     def _discover_query(self, model, backend):
         """What the cached discovery must have been made for (backend, the model's environments or clusters,
@@ -402,6 +452,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         known_hosts = _under(base_dir, known_hosts) if known_hosts else None
         return _EnvContext(env.name if env is not None else None, ptype, user, port, key, known_hosts,
                            self.get_option("host_key_checking"), local_port)
+
+    def _role_values(self, model, env, ctx, base_dir):
+        """What the roles default to from the model, per environment (a function of the cluster)."""
+        espec = env.effective if env is not None else {}
+        provider = model.provider_of(env) if env is not None else None
+        ptype = ctx.provider_type if ctx is not None else None
+        settings = (provider.effective.get(ptype) or {}) if provider is not None and ptype else {}
+        users = _plain_copy(espec.get("adminUsers") or [])
+        hub = espec.get("hub")
+        controller_dir = os.path.join(base_dir, ".apron")
+        cidrs = {}
+
+        def values(cluster):
+            name = cluster.name if cluster is not None else None
+            if name not in cidrs:
+                cidrs[name] = admin_cidrs(ptype, settings, cluster.effective if cluster is not None else None)
+            return {"admin_users": users, "admin_cidrs": cidrs[name], "hub": hub, "controller_dir": controller_dir}
+        return values
 
     def _populate(self, model, discovery, base_dir, from_cache):
         inventory = self.inventory
@@ -462,11 +530,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 host, port = rec.get("private_address") or rec.get("public_address"), ctx.port
             if role == "bastion" and ctx.bastion is None and host:
                 ctx.bastion = (host, port)
+                ctx.bastion_name = member.name
             plans.append((member, cluster, env, ctx, role, host, port, direct))
         for ctx in env_ctx.values():
             if ctx.bastion is None and ctx.provider_type == "local":
                 ctx.bastion = ("127.0.0.1", ctx.local_port)
 
+        role_defaults = {}
+        for env_name, ctx in list(env_ctx.items()) + [(None, None)]:
+            role_defaults[env_name] = self._role_values(model, model.environments.get(env_name) if env_name else None,
+                                                        ctx, base_dir)
+
+        self._base_dir = base_dir
         no_bastion = set()
         construct = bool(self.get_option("compose") or self.get_option("groups") or self.get_option("keyed_groups"))
         for member, cluster, env, ctx, role, host, port, direct in plans:
@@ -496,6 +571,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "pool_spec": pool_specs[member.pool.name],
                 "cluster_spec": cluster_specs.get(cluster.name) if cluster is not None else None,
             }
+            apron.update(role_defaults[env.name if env is not None else None](cluster))
+            apron["data_mount"] = rec.get("data_mount")
+            jump = ctx.bastion_name if (proxy_jump and not direct and ctx.bastion is not None) else None
+            apron["ssh"] = {"jump_host": jump, "known_hosts_file": ctx.known_hosts,
+                            "host_key_checking": ctx.host_key_checking}
             inventory.set_variable(name, "apron", apron)
             if host:
                 inventory.set_variable(name, "ansible_host", host)
@@ -570,6 +650,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "untracked": dict(discovery.untracked),
             "notes": list(discovery.notes),
             "stats": dict(discovery.stats),
+            "model": list(getattr(self, "_model_paths", [])),
+            "base_dir": getattr(self, "_base_dir", None),
         })
 
 

@@ -24,7 +24,7 @@ import re
 BACKENDS = ("terraform", "aws_ec2", "static")
 RECORD_KEYS = ("name", "environment", "cluster", "pool", "role", "zone", "index", "private_address",
                "public_address", "ssh_host", "ssh_port", "instance_id", "region", "launch_time", "source",
-               "hostname")
+               "hostname", "data_mount")
 _NAME_INDEX = re.compile(r"^(?P<pool>.+)-(?P<index>0|[1-9][0-9]*)$")
 
 

@@ -239,7 +239,7 @@ def test_apply_all_stacks_in_order(cluster):
                 for i in range(pool["count"])}
     assert set(instances) == expected
     keys = {"name", "environment", "cluster", "pool", "role", "zone", "index", "private_address",
-            "public_address", "ssh_host", "ssh_port"}
+            "public_address", "ssh_host", "ssh_port", "data_mount"}
     addresses = set()
     for name, inst in instances.items():
         assert set(inst) == keys, name
@@ -247,6 +247,7 @@ def test_apply_all_stacks_in_order(cluster):
         assert inst["public_address"] is None
         assert inst["zone"] in network["zones"]
         addresses.add(inst["private_address"])
+        assert inst["data_mount"] == {"etcd": "/var/lib/apron/etcd", "vault": "/var/lib/apron/vault"}.get(inst["role"]), name
         if inst["role"] == "bastion":
             assert (inst["ssh_host"], inst["ssh_port"]) == ("127.0.0.1", cluster.ssh_port)
         else:
@@ -284,9 +285,9 @@ def test_ssh_through_the_bastion(cluster):
     assert direct.returncode == 0, direct.stderr
     assert direct.stdout.split() == [bastion["name"], "sudo-ok"]
     etcd = next(i for i in instances.values() if i["role"] == "etcd")
-    hop = cluster.ssh(etcd["private_address"], "hostname && sudo -n true && echo sudo-ok && findmnt -no TARGET /var/lib/etcd")
+    hop = cluster.ssh(etcd["private_address"], "hostname && sudo -n true && echo sudo-ok && findmnt -no TARGET /var/lib/apron/etcd")
     assert hop.returncode == 0, hop.stderr
-    assert hop.stdout.split() == [etcd["name"], "sudo-ok", "/var/lib/etcd"]
+    assert hop.stdout.split() == [etcd["name"], "sudo-ok", "/var/lib/apron/etcd"]
     # Root and password logins are off.
     root = run(["ssh", "-i", str(cluster.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
                 "-o", f"UserKnownHostsFile={cluster.tmp / 'known_hosts'}", "-p", str(cluster.ssh_port),
@@ -375,7 +376,7 @@ def test_destroy_removes_containers_and_network_keeps_data(cluster):
     assert stateful, "the example model has etcd/vault instances"
     assert podman_names("volume") == stateful
     etcd = sorted(n for n, i in cluster.instances().items() if i["role"] == "etcd")[0]
-    marker = run(["podman", "exec", etcd, "sh", "-c", f"echo {SUFFIX} > /var/lib/etcd/apron-test-marker"])
+    marker = run(["podman", "exec", etcd, "sh", "-c", f"echo {SUFFIX} > /var/lib/apron/etcd/apron-test-marker"])
     assert marker.returncode == 0, marker.stderr
     for stack in reversed(STACKS):
         cluster.destroy(stack)
@@ -390,7 +391,7 @@ def test_reapply_reattaches_data_and_explicit_removal(cluster):
     cluster.apply("network")
     cluster.apply("kubernetes")
     etcd = sorted(n for n, i in cluster.outputs("kubernetes")["instances"].items() if i["role"] == "etcd")[0]
-    marker = run(["podman", "exec", etcd, "cat", "/var/lib/etcd/apron-test-marker"])
+    marker = run(["podman", "exec", etcd, "cat", "/var/lib/apron/etcd/apron-test-marker"])
     assert marker.stdout.strip() == SUFFIX, "the etcd data volume was re-attached with its data"
     etcd_volumes = {v for v in podman_names("volume") if "-etcd-" in v}
     assert etcd_volumes

@@ -24,10 +24,12 @@ locals {
     master  = { base = 100, stride = 10, size = 50 }  # 100-149
     worker  = { base = 150, stride = 25, size = 100 } # 150-249
   }
-  # Stateful roles get the `<instance>-data` volume mounted here.
+  # Stateful roles get the `<instance>-data` volume mounted here (output as `data_mount`: the
+  # roles' data directories default to it). Not /var/lib/etcd: Debian's etcd-server package makes
+  # that directory 0700 for its own service, which would lock the root-owned volume out of etcd.
   data_mounts = {
-    etcd  = "/var/lib/etcd"
-    vault = "/var/lib/vault"
+    etcd  = "/var/lib/apron/etcd"
+    vault = "/var/lib/apron/vault"
   }
 
   # null when the network stack has no output (not applied yet, or already destroyed): destroying

@@ -1,5 +1,5 @@
 output "instances" {
-  description = "Instance name -> {name, environment, cluster, pool, role, zone, index, private_address, public_address, ssh_host, ssh_port} (docs/architecture.md)."
+  description = "Instance name -> {name, environment, cluster, pool, role, zone, index, private_address, public_address, ssh_host, ssh_port, data_mount} (docs/architecture.md)."
   value = {
     for name, res in terraform_data.instance : name => {
       name            = name
@@ -13,6 +13,7 @@ output "instances" {
       public_address  = null
       ssh_host        = res.output.ssh_port == null ? null : "127.0.0.1"
       ssh_port        = res.output.ssh_port
+      data_mount      = try(split(":", res.output.volumes)[1], null)
     }
   }
 }

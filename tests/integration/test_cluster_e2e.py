@@ -1,0 +1,180 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+"""From nothing to a configured cluster on the local provider, the way an operator runs it:
+
+cluster.yml (stacks + site.yml) -> a second run with changed=0 -> --check --diff with no change
+-> status.yml (healthy etcd with a leader, every certificate listed, none to renew) ->
+ssh-config.yml and a real ssh through the bastion -> destroy (containers, network and data
+volumes gone).
+
+The project is a temporary directory: the example model renamed (own names, subnet and bastion
+port, so no demo cluster is touched), its own SSH key, state, CAs and inventory source. To keep
+the machine's load down the etcd pool has one member and there is no worker pool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = "localhost/apron-debian:bookworm"
+NAME = "h9%s" % uuid.uuid4().hex[:4]
+VPC = "10.77"
+
+pytestmark = [pytest.mark.slow]
+
+
+def _missing():
+    for tool in ("terraform", "podman", "ssh", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return "%s is not installed" % tool
+    if subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode != 0:
+        return "base image %s is missing (make image)" % IMAGE
+    return None
+
+
+if _missing():
+    pytestmark = [pytest.mark.slow, pytest.mark.skip(reason=_missing())]
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _recap(output):
+    """PLAY RECAP of an ansible-playbook run -> {host: {ok, changed, unreachable, failed, ...}}."""
+    recap = {}
+    for line in output.split("PLAY RECAP")[-1].splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        if match:
+            recap[match.group(1)] = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2)))
+    return recap
+
+
+class Project:
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = _free_port()
+        self.key = root / ".apron" / "ssh" / "id_ed25519"  # as in the demo: the stacks' known_hosts next to it
+        self.source = root / "inventory" / ("%s.apron.yml" % NAME)
+        self.log = root / "runs.log"
+
+    def make(self):
+        model = self.root / "inventory" / "model"
+        shutil.copytree(REPO / "inventories" / "local" / "model", model)
+        (model / "pool-dev-worker.yml").unlink()
+        for path in sorted(model.glob("*.yml")):
+            text = re.sub(r"\bdev\b", NAME, path.read_text()).replace("10.98.", VPC + ".")
+            text = text.replace("count: 3", "count: 1")
+            text = text.replace("sshKeyPath: .apron/ssh/id_ed25519", "sshKeyPath: %s" % self.key)
+            text = text.replace("sshPort: 2222", "sshPort: %d" % self.port)
+            path.rename(path.with_name(path.name.replace("dev", NAME)))
+            path.with_name(path.name.replace("dev", NAME)).write_text(text)
+        self.source.write_text(yaml.safe_dump({"plugin": "apron.cluster.instance_pools", "model": "model/",
+                                               "backend": "terraform", "base_dir": str(self.root)}))
+        self.key.parent.mkdir(mode=0o700, parents=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
+
+    def play(self, playbook, *extra, env=None):
+        run_env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_FORCE_COLOR="0")
+        run_env.pop("APRON_REMOVE_DATA_VOLUMES", None)
+        run_env.update(env or {})
+        cmd = ["ansible-playbook", "-i", str(self.source), str(REPO / "playbooks" / playbook),
+               "-e", "apron_cluster=%s" % NAME] + list(extra)
+        result = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=3600, check=False)
+        with self.log.open("a") as handle:
+            handle.write("=== %s\n%s\n%s\n" % (" ".join(cmd), result.stdout, result.stderr))
+        return result
+
+    def destroy(self):
+        return self.play("infrastructure.yml", "-e", "apron_state=absent", env={"APRON_REMOVE_DATA_VOLUMES": "yes"})
+
+
+def _podman_names(kind):
+    """Names of this test's podman containers or volumes."""
+    cmd = ["podman", "ps", "-a", "--format", "{{.Names}}"] if kind == "container" else \
+        ["podman", "volume", "ls", "--format", "{{.Name}}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.split()
+    return sorted(n for n in out if NAME in n)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    proj = Project(tmp_path_factory.mktemp("e2e"))
+    proj.make()
+    yield proj
+    if _podman_names("container") or _podman_names("volume"):
+        proj.destroy()
+
+
+def _ok(result):
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return _recap(result.stdout)
+
+
+def test_1_cluster_from_nothing(project):
+    recap = _ok(project.play("cluster.yml"))
+    assert recap["%s-etcd-0" % NAME]["failed"] == 0 and recap["%s-etcd-0" % NAME]["changed"] > 0
+    assert recap["%s-bastion-0" % NAME]["changed"] > 0
+    # the model fed the roles: etcd data on the instance's data volume, the CAs in the project
+    data = subprocess.run(["podman", "exec", "%s-etcd-0" % NAME, "findmnt", "-no", "TARGET", "--target",
+                           "/var/lib/apron/etcd/k8s-main"], capture_output=True, text=True, check=False)
+    assert data.stdout.strip() == "/var/lib/apron/etcd", data
+    assert sorted(p.name for p in (project.root / ".apron" / "pki" / NAME).iterdir()) == [
+        "etcd-k8s-events", "etcd-k8s-main", "etcd-overlay"]
+
+
+def test_2_second_run_changes_nothing(project):
+    recap = _ok(project.play("cluster.yml"))
+    assert {host: r["changed"] for host, r in recap.items() if r["changed"]} == {}
+
+
+def test_3_check_diff_shows_no_change(project):
+    recap = _ok(project.play("cluster.yml", "--check", "--diff"))
+    assert {host: r["changed"] for host, r in recap.items() if r["changed"]} == {}
+
+
+def test_4_status(project):
+    out = project.root / "status.json"
+    result = project.play("status.yml", "-e", "apron_status_file=%s" % out)
+    _ok(result)
+    report = json.loads(out.read_text())
+    assert sorted(c["cluster"] for c in report["etcd"]) == ["k8s-events", "k8s-main", "overlay"]
+    assert {c["state"] for c in report["etcd"]} == {"healthy"}
+    assert {c["leader"] for c in report["etcd"]} == {"%s-etcd-0" % NAME}
+    certs = [c for c in report["certificates"] if c["host"] == "%s-etcd-0" % NAME]
+    # member and client per cluster, and each cluster's CA
+    assert len(certs) == 9 and not [c for c in certs if c["renew"] or c["error"]], certs
+    hosts = {h["name"]: h for h in report["hosts"]}
+    assert all(h["reachable"] for h in hosts.values())
+    etcd = hosts["%s-etcd-0" % NAME]
+    assert etcd["services"]["apron-etcd@k8s-main.service"] == "active"
+    assert etcd["disks"][0]["path"] == "/var/lib/apron/etcd" and etcd["disks"][0]["size"] > 0
+    assert "CERTIFICATES" in result.stdout
+
+
+def test_5_ssh_config_and_a_real_ssh_through_the_bastion(project):
+    _ok(project.play("ssh-config.yml"))
+    config = project.root / ".apron" / "ssh" / ("%s.config" % NAME)
+    hop = subprocess.run(["ssh", "-F", str(config), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20",
+                          "%s-etcd-0" % NAME, "hostname"], capture_output=True, text=True, timeout=120, check=False)
+    assert hop.returncode == 0 and hop.stdout.strip() == "%s-etcd-0" % NAME, hop.stderr
+
+
+def test_6_destroy(project):
+    _ok(project.destroy())
+    assert _podman_names("container") == [] and _podman_names("volume") == []
