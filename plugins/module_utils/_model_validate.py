@@ -477,7 +477,7 @@ class _Checker(object):
             parts = tuple(parts.split("."))
         line = resource.line_of(parts)
         own = self.provenance(resource, parts)
-        if _foreign(resource, own):
+        if _foreign(resource, own) and value not in (None, [], {}, "", MISSING):
             expected = "%s (value from %s)" % (expected, describe_source(own))
         if follows is None:
             follows = self.pruned(resource, parts)
@@ -600,33 +600,42 @@ def _too_wide(net):
 
 
 def open_to_internet(cidrs):
-    """Indices of the CIDRs of ``cidrs`` that open to the whole internet: 0.0.0.0/0, ::/0, any network
-    wider than /8 (IPv4) or /16 (IPv6), also when several of them together form one
-    (0.0.0.0/1 + 128.0.0.0/1)."""
+    """``{index: range}`` for the CIDRs of ``cidrs`` that open to the whole internet: 0.0.0.0/0, ::/0,
+    any network wider than /8 (IPv4) or /16 (IPv6), also when several of them together form one
+    (0.0.0.0/1 + 128.0.0.0/1: both, with the range they form). A network inside another listed one
+    is not blamed."""
     nets = [(i, _network(cidr)) for i, cidr in enumerate(cidrs or [])]
     nets = [(i, net) for i, net in nets if net is not None]
-    wide = set()
+    wide = {}
     for version in (4, 6):
         family = [(i, net) for i, net in nets if net.version == version]
         for merged in ipaddress.collapse_addresses([net for dummy, net in family]):
-            if _too_wide(merged):
-                wide.update(i for i, net in family if net.subnet_of(merged))
-    return sorted(wide)
+            if not _too_wide(merged):
+                continue
+            for i, net in family:
+                inside_other = any(j != i and net != other and net.subnet_of(other) or (net == other and j < i)
+                                   for j, other in family)
+                if net.subnet_of(merged) and not inside_other:
+                    wide[i] = merged
+    return wide
 
 
 def _check_open(c, resource, parts, cidrs, ack_parts, what):
     """Open-to-the-internet CIDRs need the acknowledgement field next to them (then: a warning)."""
     ack = resource.get(".".join(ack_parts[1:])) is True
     wide = open_to_internet(cidrs)
-    for i in wide:
+    for i in sorted(wide):
+        net = _network(cidrs[i])
+        covers = "it covers more than a /%d" % OPEN_PREFIX[net.version]
+        if wide[i] != net:
+            covers = "with the others it covers %s" % wide[i]
         if ack:
-            c.warn(resource, parts + (i,), cidrs[i], "%s is open to the whole internet (acknowledged by %s)" % (
-                what, format_path(ack_parts)))
+            c.warn(resource, parts + (i,), cidrs[i], "%s is open to the whole internet (%s; acknowledged by %s)" % (
+                what, covers, format_path(ack_parts)))
         else:
             c.error(resource, parts + (i,), cidrs[i],
-                    "a CIDR that does not open %s to the whole internet (this one covers more than a /%d), or "
-                    "%s: true to allow it knowingly" % (what, OPEN_PREFIX[_network(cidrs[i]).version],
-                                                       format_path(ack_parts)))
+                    "a CIDR that does not open %s to the whole internet (%s), or %s: true to allow it "
+                    "knowingly" % (what, covers, format_path(ack_parts)))
     if ack and not wide:
         c.warn(resource, ack_parts, True, "has no effect: no CIDR opens %s to the whole internet "
                                           "(remove it, or it will silently allow the next one)" % what)
@@ -741,6 +750,8 @@ def _check_environment(c, env):
         if len(clusters) == 1:
             cl = clusters[0]
             for role in D.HUB_ROLES:
+                if role == "bastion" and not bastions:
+                    continue  # "exactly one bastion InstancePool in the environment (found 0)" says it
                 if not model.pools_of(cl, role):
                     c.error(cl, ("spec",), None,
                             "a %s InstancePool in the only cluster of single-cluster environment %s" % (role, env.name),
@@ -762,12 +773,13 @@ def _check_environment(c, env):
             hub = model.clusters[match] if match else _only_hub(clusters)
         elif hub.effective.get("type") != "hub":
             c.error(hub, ("spec", "type"), hub.effective.get("type"), "hub (Environment/%s names it as spec.hub)" % env.name)
-        for cl in clusters if hub is not None else ():
+        misplaced = {}  # role -> the error of a bastion/vault pool on a non-hub cluster
+        for cl in sorted(clusters, key=lambda item: item is hub) if hub is not None else ():
             if cl is hub:
                 for role in D.HUB_ROLES:
                     if not model.pools_of(cl, role):
                         c.error(cl, ("spec",), None, "a %s InstancePool on hub cluster %s" % (role, cl.name),
-                                follows=hub_error or unsure)
+                                follows=hub_error or misplaced.get(role) or unsure)
                 for pool in model.pools_of(cl):
                     if pool.effective.get("role") not in D.HUB_ROLES:
                         c.error(pool, ("spec", "role"), pool.effective.get("role"),
@@ -778,9 +790,10 @@ def _check_environment(c, env):
                         follows=hub_error)
             for role in D.HUB_ROLES:
                 for pool in model.pools_of(cl, role):
-                    c.error(pool, ("spec", "role"), role,
-                            "no %s pool on non-hub cluster %s: the hub %s provides it" % (role, cl.name, hub.name),
-                            follows=hub_error)
+                    misplaced.setdefault(role, c.error(
+                        pool, ("spec", "role"), role,
+                        "no %s pool on non-hub cluster %s: the hub %s provides it" % (role, cl.name, hub.name),
+                        follows=hub_error))
         if hub is not None and hub.effective.get("environment") == env.name:
             hub_zones = set(_zone_names(hub))
             for cl in clusters:
