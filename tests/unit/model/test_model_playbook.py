@@ -60,14 +60,20 @@ def test_validate_bad_model_fails_with_location(tmp_path):
     assert "'10.98.0.0/40'" not in out and "None" not in out
 
 
-def test_validate_warns_about_an_empty_file(tmp_path):
+def test_validate_warns_about_an_empty_file_and_an_open_api_server(tmp_path):
     files = base_model()
     files["empty.yml"] = "# nothing yet\n"
+    find(files, "Cluster", "dev")["spec"]["apiServer"] = {
+        "exposure": "public", "allowedCIDRs": ["0.0.0.0/0"], "acknowledgeOpenToInternet": True}
     directory = write(tmp_path / "model", files)
     result = _run("-e", "apron_model=%s" % directory)
-    out = result.stdout + result.stderr
+    out = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 0, out
-    assert "cluster model: %s: empty model file" % (directory / "empty.yml") in " ".join(out.split())
+    assert "[WARNING]: cluster model: %s: empty model file" % (directory / "empty.yml") in out
+    assert "[WARNING]: cluster model: %s:22: Cluster/dev: spec.apiServer.allowedCIDRs[0]: 0.0.0.0/0: the public API " \
+           "server is open to the whole internet" % (directory / "cluster.yml") in out
+    # and in the resolved-model print, under the value
+    assert "!! WARNING: the public API server is open to the whole internet" in out
 
 
 def test_validate_filters_one_cluster(tmp_path):
