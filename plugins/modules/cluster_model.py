@@ -18,8 +18,8 @@ description:
     value (as YAML) and what was expected. Errors that follow from another one (a reference to a
     misspelt or rejected resource, a count that a broken pool upsets) are marked with the error they
     follow from and listed after the root errors.
-  - Warns (and returns RV(model_warnings)) about allowed but risky content: an empty model file, a CIDR
-    open to the whole internet that the model acknowledges (C(acknowledgeOpenToInternet)).
+  - Warns (and returns RV(model_warnings)) about allowed but risky content, such as an empty model file
+    or a CIDR open to the whole internet that the model acknowledges (C(acknowledgeOpenToInternet)).
   - Never changes anything. Run it on the controller (C(localhost)); the model files are read
     where the module runs.
   - See C(docs/model.md) in the collection for the model reference.
@@ -205,8 +205,9 @@ errors:
       type: bool
     follows:
       description:
-        - For a follow-on error, C(file:line: path) of the root error it follows from (fix that one first);
-          null for a root error.
+        - For a follow-on error, where the root error it follows from is (its file, line and field path, as
+          C(model/pools.yml:12 spec.role) but with a colon before the path); fix that one first. Null for a
+          root error.
       type: str
   sample:
     - file: model/pools.yml
