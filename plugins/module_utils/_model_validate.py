@@ -1029,8 +1029,8 @@ def _check_pool(c, pool):
                 continue
             if host.get("zone") is not None and isinstance(zones, list) and host.get("zone") not in zones:
                 c.error(pool, ("spec", "hosts", i, "zone"), host.get("zone"),
-                        "a zone of the pool's spec.zones (%s%s)" % (", ".join(str(z) for z in zones),
-                                                                   c.origin(pool, "zones")))
+                        "a zone of the pool's spec.zones (%s%s)" % (
+                            ", ".join(str(z) for z in zones), c.origin(pool, "zones")))
             name = host.get("name")
             if name in seen:
                 c.error(pool, ("spec", "hosts", i, "name"), name, "each host once (also spec.hosts[%d])" % seen[name])

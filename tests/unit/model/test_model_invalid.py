@@ -310,9 +310,11 @@ def m_taint_value(f):
 
 
 def m_taint_duplicate(f):
-    _pool(f, "dev-worker")["taints"] = [{"key": "gpu", "value": "a", "effect": "NoSchedule"},
-                                       {"key": "gpu", "value": "b", "effect": "NoExecute"},
-                                       {"key": "gpu", "value": "c", "effect": "NoSchedule"}]
+    _pool(f, "dev-worker")["taints"] = [
+        {"key": "gpu", "value": "a", "effect": "NoSchedule"},
+        {"key": "gpu", "value": "b", "effect": "NoExecute"},
+        {"key": "gpu", "value": "c", "effect": "NoSchedule"},
+    ]
 
 
 def m_host_ipv4(f):
@@ -417,7 +419,8 @@ CASES = [
     (m_api_version, "cluster.yml", "Cluster/dev", "apiVersion", "exactly apron.io/v1alpha1", "apron.io/v1"),
     (m_kind, "extra.yml", "<document 1>", "kind", "one of Provider, Environment, Cluster, InstancePool", "Pool"),
     (m_missing_role, "pools.yml", "InstancePool/dev-master", "spec.role", "a required field", None),
-    (m_defaults_unknown_role, "environment.yml", "Environment/dev", "spec.defaults.instancePools.wroker", "no field wroker here; did you mean worker?", {"size": "small"}),
+    (m_defaults_unknown_role, "environment.yml", "Environment/dev", "spec.defaults.instancePools.wroker",
+     "no field wroker here; did you mean worker?", {"size": "small"}),
     (m_provider_block, "provider.yml", "Provider/local", "spec.amazon", "type local", {"regions": ["eu-west-1"]}),
     (m_hub_type, "hub.yml", "Cluster/hub", "spec.type", "hub (Environment/dev names it", "cluster"),
     (m_role_enum, "pools.yml", "InstancePool/dev-worker", "spec.role", "one of bastion, vault, etcd, master, worker", "database"),
