@@ -281,3 +281,12 @@ def test_module_fails_with_warnings_and_short_msg(tmp_path):
     assert all(e["follows"] == errors[0]["file"] + ":2: kind" for e in errors[1:])
     assert out.result["model_warnings"][0]["message"].startswith("empty model file")
     assert cluster_model.ClusterModel  # the module under test
+
+
+@pytest.mark.parametrize("example", ["inventories/local/model", "inventories/aws-example/single/model",
+                                     "inventories/aws-example/multi/model"])
+def test_examples_have_no_warnings(example):
+    from pathlib import Path
+
+    model = load_model(str(Path(__file__).resolve().parents[3] / example))
+    assert model.warnings == []
