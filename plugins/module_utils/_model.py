@@ -34,14 +34,15 @@ from ansible_collections.apron.cluster.plugins.module_utils._model_errors import
     MISSING,
     ModelError,
     ModelValidationError,
+    ModelWarning,
     format_path,
 )
 from ansible_collections.apron.cluster.plugins.module_utils import _model_resolve as R
 from ansible_collections.apron.cluster.plugins.module_utils import _model_validate as V
 from ansible_collections.apron.cluster.plugins.module_utils._model_schema import API_VERSION, KINDS, SCHEMA
 
-__all__ = ["load_model", "Model", "Resource", "ModelError", "ModelValidationError", "MISSING", "API_VERSION", "KINDS",
-           "format_path"]
+__all__ = ["load_model", "Model", "Resource", "ModelError", "ModelValidationError", "ModelWarning", "MISSING",
+           "API_VERSION", "KINDS", "format_path"]
 
 YAML_SUFFIXES = (".yml", ".yaml")
 _ATTR = {"Provider": "providers", "Environment": "environments", "Cluster": "clusters", "InstancePool": "pools"}
@@ -63,6 +64,9 @@ class Resource(object):
         self.effective = {}
         self.provenance = {}
         self.valid = True  # False when the document itself failed the schema
+        self.misspelt = {}  # intended field path -> the unknown-field error of its probable misspelling
+        self.link_errors = []  # schema errors in the fields that place it in the model (spec.cluster ...)
+        self.schema_errors = {}  # field path (tuple) -> its schema error (the value was left out)
 
     @property
     def ref(self):
@@ -127,6 +131,7 @@ class Model(object):
         self.clusters = {}
         self.pools = {}
         self.files = []
+        self.warnings = []  # ModelWarning: empty files, acknowledged open CIDRs ...
 
     # -- navigation -------------------------------------------------------------
     def by_kind(self, kind):
@@ -256,8 +261,14 @@ class Model(object):
         return dict((res.ref, dict(res.provenance)) for res in self.resources())
 
     def values(self):
-        """``{"Kind/name": [{path, value, source}, ...]}``: every effective value with its source."""
-        return dict((res.ref, res.values()) for res in self.resources())
+        """``{"Kind/name": [{path, value, source}, ...]}``: every effective value with its source; a value
+        with a warning (an acknowledged open CIDR ...) also carries ``warning``."""
+        out = dict((res.ref, res.values()) for res in self.resources())
+        for warning in self.warnings:
+            for row in out.get(warning.resource, ()):
+                if warning.path == row["path"] or warning.path.startswith(row["path"] + "["):
+                    row["warning"] = "; ".join(filter(None, (row.get("warning"), warning.message)))
+        return out
 
     def filtered(self, cluster=None, environment=None):
         """A model restricted to one environment and/or one cluster (with its environment, its
@@ -280,6 +291,7 @@ class Model(object):
                 keep_clusters.add(hub.name)
         sub = Model()
         sub.files = list(self.files)
+        sub.warnings = list(self.warnings)
         sub.environments = dict((n, r) for n, r in self.environments.items() if n in keep_envs)
         providers = set(e.effective.get("provider") for e in sub.environments.values())
         sub.providers = dict((n, r) for n, r in self.providers.items() if n in providers)
@@ -410,14 +422,22 @@ def load_model(paths, validate=True):
     model = Model()
     model.files = model_files(paths, errors)
     resources = []
+    rejected = []
     for file in model.files:
+        before = len(errors)
+        documents = 0
         for index, data, lines, line, dup_errors in _read_documents(file, errors):
             errors.extend(dup_errors)
             if data is None:
                 continue
-            resource = V.check_document(file, index, data, lines, line, errors)
+            documents += 1
+            resource = V.check_document(file, index, data, lines, line, errors, rejected)
             if resource is not None:
                 resources.append(resource)
+        if not documents and len(errors) == before:
+            model.warnings.append(ModelWarning(file, None, "", None,
+                                               "empty model file: no YAML document in it (only comments or "
+                                               "nothing), it adds nothing to the model"))
     if not resources and not errors:
         errors.append(ModelError(", ".join(model.files) or "-", None, "", None,
                                  "at least one %s document" % API_VERSION))
@@ -436,9 +456,9 @@ def load_model(paths, validate=True):
 
     _resolve(model)
     if validate:
-        V.check_model(model, errors)
+        V.check_model(model, errors, rejected)
     if errors:
-        raise ModelValidationError(_sorted(errors))
+        raise ModelValidationError(_sorted(errors), model.warnings)
     return model
 
 

@@ -62,7 +62,8 @@ POOL_BY_PROVIDER = {
 }
 
 PROVIDER = {
-    "amazon": {"profile": None, "roleArn": None, "keyName": None, "adminCIDRs": [], "endpointURL": None},
+    "amazon": {"profile": None, "roleArn": None, "keyName": None, "adminCIDRs": [], "acknowledgeOpenToInternet": False,
+               "endpointURL": None},
     "local": {
         "image": "localhost/apron-debian:bookworm",
         "sshPort": 2222,
@@ -76,7 +77,7 @@ CLUSTER = {
     "type": "cluster",
     "kubernetesVersion": DEFAULT_KUBERNETES_VERSION,
     "network": NETWORK,
-    "apiServer": {"exposure": "private", "allowedCIDRs": []},
+    "apiServer": {"exposure": "private", "allowedCIDRs": [], "acknowledgeOpenToInternet": False},
     "features": {
         "oidc": {"enabled": False, "issuerURL": None, "clientID": None},
         "auditLogging": {"enabled": True},

@@ -7,9 +7,11 @@ This is the single source of truth: ``meta/schemas/apron.io_v1alpha1.schema.json
 generated from it by ``scripts/gen-schema.py`` (a unit test keeps both in sync).
 Only a small, well-defined subset of JSON Schema (draft 2020-12) is used so that
 ``_model_validate`` can check it without the ``jsonschema`` library and report exact
-field paths: type, enum, const, pattern, minLength, minimum, maximum, minItems,
+field paths: type, enum, const, pattern, minLength, maxLength, minimum, maximum, minItems,
 uniqueItems, items, properties, required, additionalProperties, propertyNames,
-$ref (local ``#/$defs/...``), allOf and if/then.
+$ref (local ``#/$defs/...``), allOf and if/then, and ``format`` with the apron formats
+``k8s-qualified-name``, ``k8s-label-value`` and ``host-address`` (checked exactly in Python;
+other validators treat an unknown format as an annotation, the pattern next to it still applies).
 """
 from __future__ import annotations
 
@@ -28,6 +30,23 @@ DNS1123_DESCRIPTION = (
 CIDR_PATTERN = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
 KUBERNETES_VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 AWS_REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$"
+
+# Kubernetes label keys, taint keys and annotation keys: a qualified name (optional DNS-1123
+# subdomain prefix of at most 253 characters and '/', then a name of at most 63 characters).
+# ``format`` names the exact check of _model_validate (FORMATS); the pattern is for editors.
+QUALIFIED_NAME_PATTERN = (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                          r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+QUALIFIED_NAME_DESCRIPTION = (
+    "a Kubernetes qualified name: an optional DNS subdomain prefix (at most 253 lower-case letters, digits, "
+    "'-' or '.') and '/', then a name of at most 63 letters, digits, '-', '_' or '.' starting and ending "
+    "with a letter or digit (e.g. apron.io/pool)"
+)
+LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+LABEL_VALUE_DESCRIPTION = (
+    "a Kubernetes label value: empty, or at most 63 letters, digits, '-', '_' or '.' starting and ending "
+    "with a letter or digit (a string: quote true, 1.0 ...)"
+)
+HOST_ADDRESS_DESCRIPTION = "an IPv4 address, an IPv6 address or a DNS name (no port, no prefix length)"
 
 
 def _name(description=DNS1123_DESCRIPTION):
@@ -52,6 +71,27 @@ def _nullable(schema):
     schema["type"] = list(types) + ["null"]
     return schema
 
+
+def _qualified_name():
+    return {"type": "string", "format": "k8s-qualified-name", "pattern": QUALIFIED_NAME_PATTERN,
+            "maxLength": 317, "description": QUALIFIED_NAME_DESCRIPTION}
+
+
+def _label_value():
+    return {"type": "string", "format": "k8s-label-value", "pattern": LABEL_VALUE_PATTERN, "maxLength": 63,
+            "description": LABEL_VALUE_DESCRIPTION}
+
+
+def _labels(description="map Kubernetes label key -> value"):
+    return {"type": "object", "propertyNames": _qualified_name(), "additionalProperties": _label_value(),
+            "description": description}
+
+
+_ACKNOWLEDGE_OPEN = {
+    "type": "boolean",
+    "description": "true to allow a CIDR open to the whole internet in the list next to it (0.0.0.0/0, ::/0, "
+                   "or any network wider than /8 (IPv4) or /16 (IPv6)); a warning is printed",
+}
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -90,7 +130,8 @@ _AMAZON = _object(
         "roleArn": {"type": ["string", "null"], "pattern": r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$",
                     "description": "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/apron"},
         "keyName": _NULLABLE_STRING,
-        "adminCIDRs": {"type": "array", "items": _cidr()},
+        "adminCIDRs": {"type": "array", "items": _cidr(), "description": "who may reach the bastion over SSH"},
+        "acknowledgeOpenToInternet": copy.deepcopy(_ACKNOWLEDGE_OPEN),
         "endpointURL": {"type": ["string", "null"], "pattern": r"^https?://", "description": "an http(s) URL"},
     },
     required=["regions"],
@@ -160,6 +201,7 @@ _API_SERVER = _object(
     {
         "exposure": {"type": "string", "enum": ["private", "public"]},
         "allowedCIDRs": {"type": "array", "items": _cidr()},
+        "acknowledgeOpenToInternet": copy.deepcopy(_ACKNOWLEDGE_OPEN),
     }
 )
 
@@ -222,8 +264,8 @@ _VOLUME = _object(
 
 _TAINT = _object(
     {
-        "key": {"type": "string", "minLength": 1},
-        "value": _NULLABLE_STRING,
+        "key": _qualified_name(),
+        "value": _nullable(_label_value()),
         "effect": {"type": "string", "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"]},
     },
     required=["key", "effect"],
@@ -238,7 +280,7 @@ _POOL_SETTINGS = {
     "size": {"type": "string", "minLength": 1, "description": "tiny, small, medium, large or an instance type"},
     "zones": {"type": "array", "minItems": 1, "uniqueItems": True, "items": _name("a zone name (DNS-1123 label)")},
     "volumes": {"type": "array", "items": _VOLUME},
-    "labels": _string_map("map label -> value (strings)"),
+    "labels": _labels(),
     "taints": {"type": "array", "items": _TAINT},
     "image": {"type": "string", "minLength": 1},
 }
@@ -246,7 +288,8 @@ _POOL_SETTINGS = {
 _HOST = _object(
     {
         "name": _name("a host name (DNS-1123 label)"),
-        "address": {"type": "string", "minLength": 1, "description": "an IP address or DNS name"},
+        "address": {"type": "string", "format": "host-address", "minLength": 1,
+                    "description": HOST_ADDRESS_DESCRIPTION},
         "zone": _name("a zone name (DNS-1123 label)"),
     },
     required=["name", "address"],
@@ -320,8 +363,9 @@ _ENVIRONMENT_SPEC = _object(
 _METADATA = _object(
     {
         "name": _name(),
-        "labels": _string_map("map label -> value"),
-        "annotations": _string_map("map annotation -> value"),
+        "labels": _labels(),
+        "annotations": {"type": "object", "propertyNames": _qualified_name(), "additionalProperties": {"type": "string"},
+                        "description": "map Kubernetes annotation key -> value"},
     },
     required=["name"],
 )

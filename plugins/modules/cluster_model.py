@@ -15,7 +15,11 @@ description:
     the JSON Schema and the semantic rules, and resolves inheritance
     (built-in defaults, C(Environment.spec.defaults), the resource's own C(spec)).
   - Reports B(every) problem at once; each names the file, the resource, the field path, the bad
-    value and what was expected.
+    value (as YAML) and what was expected. Errors that follow from another one (a reference to a
+    misspelt or rejected resource, a count that a broken pool upsets) are marked with the error they
+    follow from and listed after the root errors.
+  - Warns (and returns RV(model_warnings)) about allowed but risky content, such as an empty model file
+    or a CIDR open to the whole internet that the model acknowledges (C(acknowledgeOpenToInternet)).
   - Never changes anything. Run it on the controller (C(localhost)); the model files are read
     where the module runs.
   - See C(docs/model.md) in the collection for the model reference.
@@ -123,6 +127,7 @@ effective_values:
   description:
     - For every resource C(Kind/name), every effective value (leaves; a list is one value) with its
       source, in a stable order. This is what C(playbooks/validate.yml) prints.
+    - A value with a warning (an acknowledged open CIDR) also has C(warning).
   returned: success
   type: dict
   sample:
@@ -138,9 +143,41 @@ summary:
     roles: {etcd: {pools: 1, instances: 3}}
     instances: 7
     files: [inventories/local/model/cluster.yml]
+model_warnings:
+  description: The warnings about the model (each is also shown as an Ansible warning).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The model file.
+      type: str
+    line:
+      description: The line of the field, when known.
+      type: int
+    resource:
+      description: C(Kind/name) of the resource, when known.
+      type: str
+    path:
+      description: The field path (empty for a whole file).
+      type: str
+    value:
+      description: The value concerned.
+      type: raw
+    message:
+      description: What is worth a second look.
+      type: str
+  sample:
+    - file: model/provider.yml
+      line: 12
+      resource: Provider/aws
+      path: spec.amazon.adminCIDRs[0]
+      value: 0.0.0.0/0
+      message: SSH to the bastion is open to the whole internet (acknowledged by spec.amazon.acknowledgeOpenToInternet)
 errors:
   description:
-    - On an invalid model, every problem found (the task fails and its C(msg) lists them all).
+    - On an invalid model, every problem found, root errors first (the task fails; its C(msg) only
+      counts them, so that each error is printed once).
   returned: failure
   type: list
   elements: dict
@@ -166,6 +203,12 @@ errors:
     missing:
       description: Whether the field is missing.
       type: bool
+    follows:
+      description:
+        - For a follow-on error, where the root error it follows from is (its file, line and field path, as
+          C(model/pools.yml:12 spec.role) but with a colon before the path); fix that one first. Null for a
+          root error.
+      type: str
   sample:
     - file: model/pools.yml
       line: 12
@@ -174,6 +217,7 @@ errors:
       value: 2
       expected: "an odd count (1, 3, 5...): etcd needs a quorum"
       missing: false
+      follows: null
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -182,6 +226,7 @@ from ansible_collections.apron.cluster.plugins.module_utils._model import (
     ModelValidationError,
     load_model,
 )
+from ansible_collections.apron.cluster.plugins.module_utils._model_errors import count_text
 
 
 class ClusterModel(object):
@@ -189,27 +234,36 @@ class ClusterModel(object):
         self.module = module
         self.params = module.params
 
+    def warn(self, warnings):
+        for warning in warnings:
+            self.module.warn("cluster model: %s" % warning)
+        return [warning.to_dict() for warning in warnings]
+
     def run(self):
         try:
             model = load_model(self.params["path"])
         except ModelValidationError as exc:
+            warnings = self.warn(exc.warnings)
+            # Ansible prints msg twice (the error line and the result): the list is in errors only
             self.module.fail_json(
-                msg="invalid cluster model (%d error(s)):\n%s" % (
-                    len(exc.errors), "\n".join("- %s" % err for err in exc.errors)),
+                msg="invalid cluster model: %s (each listed under errors)" % count_text(exc.errors),
                 errors=[err.to_dict() for err in exc.errors],
+                model_warnings=warnings,
             )
+        warnings = self.warn(model.warnings)
         cluster = self.params["cluster"]
         environment = self.params["environment"]
         if cluster is not None and cluster not in model.clusters:
-            self.module.fail_json(msg="cluster %r is not in the model (known: %s)" % (
-                cluster, ", ".join(sorted(model.clusters)) or "none"))
+            self.module.fail_json(msg="cluster %s is not in the model (known: %s)" % (
+                cluster, ", ".join(sorted(model.clusters)) or "none"), model_warnings=warnings)
         if environment is not None and environment not in model.environments:
-            self.module.fail_json(msg="environment %r is not in the model (known: %s)" % (
-                environment, ", ".join(sorted(model.environments)) or "none"))
+            self.module.fail_json(msg="environment %s is not in the model (known: %s)" % (
+                environment, ", ".join(sorted(model.environments)) or "none"), model_warnings=warnings)
         if cluster is not None and environment is not None:
             owner = model.clusters[cluster].effective.get("environment")
             if owner != environment:
-                self.module.fail_json(msg="cluster %r belongs to environment %r, not %r" % (cluster, owner, environment))
+                self.module.fail_json(msg="cluster %s belongs to environment %s, not %s" % (cluster, owner, environment),
+                                      model_warnings=warnings)
         if cluster is not None or environment is not None:
             model = model.filtered(cluster=cluster, environment=environment)
         data = model.to_dict(provenance=self.params["show_provenance"])
@@ -220,6 +274,7 @@ class ClusterModel(object):
             instances=data["instances"],
             summary=model.summary(),
             effective_values=model.values(),
+            model_warnings=warnings,
         )
 
 

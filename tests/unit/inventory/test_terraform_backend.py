@@ -286,8 +286,8 @@ def test_invalid_model_lists_every_error(local_dir):
         parse(write_source(local_dir, model="bad.yml", base_dir=".."))
     message = str(err.value)
     assert "is invalid" in message
-    assert "InstancePool/dev-etcd: spec.count: 'three'" in message
-    assert "Cluster/main: spec.network.vpcCIDR: 'not-a-cidr'" in message
+    assert "InstancePool/dev-etcd: spec.count: three: expected type integer" in message
+    assert "Cluster/main: spec.network.vpcCIDR: not-a-cidr: expected" in message
 
 
 def test_missing_model_path(local_dir):

@@ -162,14 +162,7 @@ def m_pool_zone_subset(f):
 
 
 def m_static_hosts(f):
-    f["provider.yml"] = [doc("Provider", "local", {"type": "static", "static": {"sshUser": "admin"}})]
-    for item in f["pools.yml"]:
-        spec = item["spec"]
-        spec.pop("minCount", None)
-        spec.pop("maxCount", None)
-        spec["count"] = spec.get("count", 1)
-        spec["hosts"] = [{"name": "%s-%d" % (item["metadata"]["name"], i), "address": "192.0.2.%d" % (10 + i)}
-                         for i in range(spec["count"])]
+    to_static(f)
     _pool(f, "dev-etcd")["hosts"].pop()
 
 
@@ -257,6 +250,137 @@ def m_count_negative(f):
     _pool(f, "dev-worker")["count"] = -1
 
 
+def to_amazon(f):
+    """The base model on the amazon provider (zones eu-west-1a..c)."""
+    f["provider.yml"] = [doc("Provider", "local", {"type": "amazon", "amazon": {"regions": ["eu-west-1"]}})]
+    for i, zone in enumerate(_zones(f)):
+        zone["name"] = "eu-west-1" + "abc"[i]
+    for item in f["pools.yml"]:
+        item["spec"].pop("zones", None)
+    return f
+
+
+def to_static(f, addresses=None):
+    """The base model on a static provider: every pool lists its hosts (distinct addresses)."""
+    f["provider.yml"] = [doc("Provider", "local", {"type": "static", "static": {"sshUser": "admin"}})]
+    for number, item in enumerate(f["pools.yml"]):
+        spec = item["spec"]
+        spec.pop("minCount", None)
+        spec.pop("maxCount", None)
+        spec["count"] = spec.get("count", 1)
+        spec["hosts"] = [{"name": "%s-%d" % (item["metadata"]["name"], i), "address": "192.0.2.%d" % (10 * number + i + 1)}
+                         for i in range(spec["count"])]
+    return f
+
+
+def m_label_key_prefix(f):
+    _pool(f, "dev-worker")["labels"] = {"Apron.io/pool": "worker"}
+
+
+def m_label_key_long(f):
+    _pool(f, "dev-worker")["labels"] = {"apron.io/" + "n" * 64: "x"}
+
+
+def m_label_key_slashes(f):
+    _pool(f, "dev-worker")["labels"] = {"a/b/c": "x"}
+
+
+def m_label_value(f):
+    _pool(f, "dev-worker")["labels"] = {"team": "-ops"}
+
+
+def m_label_value_long(f):
+    _pool(f, "dev-worker")["labels"] = {"team": "v" * 64}
+
+
+def m_label_env_default(f):
+    _env(f)["defaults"]["instancePools"]["all"]["labels"] = {"bad key": "x"}
+
+
+def m_metadata_label(f):
+    find(f, "Cluster", "dev")["metadata"]["labels"] = {"tier": "not ok"}
+
+
+def m_taint_key(f):
+    _pool(f, "dev-worker")["taints"] = [{"key": "dedicated/", "effect": "NoSchedule"}]
+
+
+def m_taint_value(f):
+    _pool(f, "dev-worker")["taints"] = [{"key": "dedicated", "value": "gpu nodes", "effect": "NoSchedule"}]
+
+
+def m_taint_duplicate(f):
+    _pool(f, "dev-worker")["taints"] = [
+        {"key": "gpu", "value": "a", "effect": "NoSchedule"},
+        {"key": "gpu", "value": "b", "effect": "NoExecute"},
+        {"key": "gpu", "value": "c", "effect": "NoSchedule"},
+    ]
+
+
+def m_host_ipv4(f):
+    to_static(f)
+    _pool(f, "dev-etcd")["hosts"][1]["address"] = "192.0.2.300"
+
+
+def m_host_port(f):
+    to_static(f)
+    _pool(f, "dev-etcd")["hosts"][1]["address"] = "192.0.2.30:22"
+
+
+def m_host_network(f):
+    to_static(f)
+    _pool(f, "dev-etcd")["hosts"][1]["address"] = "192.0.2.0/24"
+
+
+def m_host_dns(f):
+    to_static(f)
+    _pool(f, "dev-etcd")["hosts"][1]["address"] = "etcd_1.example.com"
+
+
+def m_host_unspecified(f):
+    to_static(f)
+    _pool(f, "dev-etcd")["hosts"][1]["address"] = "::"
+
+
+def m_host_duplicate_in_pool(f):
+    to_static(f)
+    _pool(f, "dev-etcd")["hosts"][2]["address"] = _pool(f, "dev-etcd")["hosts"][0]["address"]
+
+
+def m_host_duplicate_across_pools(f):
+    to_static(f)
+    _pool(f, "dev-master")["hosts"][0]["address"] = "2001:db8::1"
+    _pool(f, "dev-worker")["hosts"][0]["address"] = "2001:DB8:0::1"
+
+
+def m_host_duplicate_dns(f):
+    to_static(f)
+    _pool(f, "dev-master")["hosts"][0]["address"] = "node1.example.com"
+    _pool(f, "dev-worker")["hosts"][0]["address"] = "NODE1.example.com."
+
+
+def m_admin_open(f):
+    to_amazon(f)
+    f["provider.yml"][0]["spec"]["amazon"]["adminCIDRs"] = ["203.0.113.0/24", "0.0.0.0/0"]
+
+
+def m_api_open_halves(f):
+    _cluster(f)["apiServer"] = {"exposure": "public", "allowedCIDRs": ["0.0.0.0/1", "128.0.0.0/1"]}
+
+
+def m_api_open_ipv6(f):
+    _cluster(f)["apiServer"] = {"exposure": "public", "allowedCIDRs": ["10.0.0.0/8", "::/0"]}
+
+
+def m_api_open_from_env(f):
+    _env(f)["defaults"]["cluster"]["apiServer"] = {"exposure": "public", "allowedCIDRs": ["0.0.0.0/0"]}
+
+
+def m_subnet_outside_default_vpc(f):
+    del _cluster(f)["network"]["vpcCIDR"]
+    _zones(f)[0]["privateCIDR"] = "10.97.0.0/24"
+
+
 # (mutation, file, resource, path, text in expected, value)
 CASES = [
     (m_name, "pools.yml", "InstancePool/Dev_Etcd", "metadata.name", "DNS-1123", "Dev_Etcd"),
@@ -289,13 +413,14 @@ CASES = [
     (m_k8s_float, "cluster.yml", "Cluster/dev", "spec.kubernetesVersion", "type string", 1.32),
     (m_pool_zone_subset, "pools.yml", "InstancePool/dev-etcd", "spec.zones[1]", "zone of Cluster/dev", "local-d"),
     (m_static_hosts, "pools.yml", "InstancePool/dev-etcd", "spec.hosts", "3 hosts (spec.count is 3)", 2),
-    (m_unknown_field, "pools.yml", "InstancePool/dev-etcd", "spec.cout", "no field 'cout'", 3),
-    (m_unknown_nested, "cluster.yml", "Cluster/dev", "spec.network.vpcCidr", "no field 'vpcCidr'", "10.98.0.0/20"),
+    (m_unknown_field, "pools.yml", "InstancePool/dev-etcd", "spec.cout", "no field cout here; did you mean count?", 3),
+    (m_unknown_nested, "cluster.yml", "Cluster/dev", "spec.network.vpcCidr", "no field vpcCidr here; did you mean vpcCIDR?", "10.98.0.0/20"),
     (m_wrong_type, "pools.yml", "InstancePool/dev-etcd", "spec.count", "type integer", "three"),
-    (m_api_version, "cluster.yml", "Cluster/dev", "apiVersion", "'apron.io/v1alpha1'", "apron.io/v1"),
+    (m_api_version, "cluster.yml", "Cluster/dev", "apiVersion", "exactly apron.io/v1alpha1", "apron.io/v1"),
     (m_kind, "extra.yml", "<document 1>", "kind", "one of Provider, Environment, Cluster, InstancePool", "Pool"),
     (m_missing_role, "pools.yml", "InstancePool/dev-master", "spec.role", "a required field", None),
-    (m_defaults_unknown_role, "environment.yml", "Environment/dev", "spec.defaults.instancePools.wroker", "no field 'wroker'", {"size": "small"}),
+    (m_defaults_unknown_role, "environment.yml", "Environment/dev", "spec.defaults.instancePools.wroker",
+     "no field wroker here; did you mean worker?", {"size": "small"}),
     (m_provider_block, "provider.yml", "Provider/local", "spec.amazon", "type local", {"regions": ["eu-west-1"]}),
     (m_hub_type, "hub.yml", "Cluster/hub", "spec.type", "hub (Environment/dev names it", "cluster"),
     (m_role_enum, "pools.yml", "InstancePool/dev-worker", "spec.role", "one of bastion, vault, etcd, master, worker", "database"),
@@ -309,6 +434,46 @@ CASES = [
     (m_instance_name_too_long, "pools.yml", "InstancePool/" + "w" * 62, "metadata.name", "at most 63 characters", "w" * 62),
     (m_metadata_type, "pools.yml", "InstancePool/dev-worker", "metadata.labels.a", "type string", 1),
     (m_count_negative, "pools.yml", "InstancePool/dev-worker", "spec.count", "0..1000", -1),
+    # Kubernetes label and taint rules
+    (m_label_key_prefix, "pools.yml", "InstancePool/dev-worker", "spec.labels.Apron.io/pool",
+     "a prefix that is a DNS subdomain", "Apron.io/pool"),
+    (m_label_key_long, "pools.yml", "InstancePool/dev-worker", "spec.labels.apron.io/" + "n" * 64,
+     "a name of at most 63 characters (it has 64)", "apron.io/" + "n" * 64),
+    (m_label_key_slashes, "pools.yml", "InstancePool/dev-worker", "spec.labels.a/b/c", "at most one '/'", "a/b/c"),
+    (m_label_value, "pools.yml", "InstancePool/dev-worker", "spec.labels.team", "Kubernetes label value", "-ops"),
+    (m_label_value_long, "pools.yml", "InstancePool/dev-worker", "spec.labels.team", "at most 63 characters (it has 64)",
+     "v" * 64),
+    (m_label_env_default, "environment.yml", "Environment/dev", "spec.defaults.instancePools.all.labels.bad key",
+     "Kubernetes qualified name", "bad key"),
+    (m_metadata_label, "cluster.yml", "Cluster/dev", "metadata.labels.tier", "Kubernetes label value", "not ok"),
+    (m_taint_key, "pools.yml", "InstancePool/dev-worker", "spec.taints[0].key", "a name (after the prefix)", "dedicated/"),
+    (m_taint_value, "pools.yml", "InstancePool/dev-worker", "spec.taints[0].value", "Kubernetes label value", "gpu nodes"),
+    (m_taint_duplicate, "pools.yml", "InstancePool/dev-worker", "spec.taints[2]", "each key and effect pair once (also spec.taints[0]",
+     {"key": "gpu", "value": "c", "effect": "NoSchedule"}),
+    # static host addresses
+    (m_host_ipv4, "pools.yml", "InstancePool/dev-etcd", "spec.hosts[1].address", "four numbers 0..255", "192.0.2.300"),
+    (m_host_port, "pools.yml", "InstancePool/dev-etcd", "spec.hosts[1].address", "without a port", "192.0.2.30:22"),
+    (m_host_network, "pools.yml", "InstancePool/dev-etcd", "spec.hosts[1].address", "not a network", "192.0.2.0/24"),
+    (m_host_dns, "pools.yml", "InstancePool/dev-etcd", "spec.hosts[1].address", "a DNS name: labels of letters",
+     "etcd_1.example.com"),
+    (m_host_unspecified, "pools.yml", "InstancePool/dev-etcd", "spec.hosts[1].address", "unspecified address", "::"),
+    (m_host_duplicate_in_pool, "pools.yml", "InstancePool/dev-etcd", "spec.hosts[2].address",
+     "an address no other host has (spec.hosts[0] has 192.0.2.21)", "192.0.2.21"),
+    (m_host_duplicate_across_pools, "pools.yml", "InstancePool/dev-worker", "spec.hosts[0].address",
+     "an address no other host has (InstancePool/dev-master spec.hosts[0] at ", "2001:DB8:0::1"),
+    (m_host_duplicate_dns, "pools.yml", "InstancePool/dev-worker", "spec.hosts[0].address",
+     "has node1.example.com)", "NODE1.example.com."),
+    # open to the internet without the acknowledgement
+    (m_admin_open, "provider.yml", "Provider/local", "spec.amazon.adminCIDRs[1]",
+     "does not open SSH to the bastion to the whole internet", "0.0.0.0/0"),
+    (m_api_open_halves, "cluster.yml", "Cluster/dev", "spec.apiServer.allowedCIDRs[1]",
+     "spec.apiServer.acknowledgeOpenToInternet: true", "128.0.0.0/1"),
+    (m_api_open_ipv6, "cluster.yml", "Cluster/dev", "spec.apiServer.allowedCIDRs[1]", "more than a /16", "::/0"),
+    (m_api_open_from_env, "cluster.yml", "Cluster/dev", "spec.apiServer.allowedCIDRs[0]", "(value from Environment/dev (",
+     "0.0.0.0/0"),
+    # a value compared against a built-in default says so
+    (m_subnet_outside_default_vpc, "cluster.yml", "Cluster/dev", "spec.network.zones[0].privateCIDR",
+     "within spec.network.vpcCIDR (10.98.0.0/20, the built-in default (builtin:network))", "10.97.0.0/24"),
 ]
 
 
@@ -340,7 +505,7 @@ def test_invalid_model(tmp_path, mutate, file, resource, path, expected, value):
 
 
 def test_at_least_25_distinct_cases():
-    assert len(set((c[3], c[4]) for c in CASES)) >= 25
+    assert len(set((c[3], c[4]) for c in CASES)) >= 70
 
 
 def test_error_line_is_the_field(tmp_path):

@@ -25,6 +25,10 @@ class FakeModule:
         self.params = dict(cluster=None, environment=None, show_provenance=False)
         self.params.update(params)
         self.check_mode = False
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
 
     def exit_json(self, **result):
         raise Exit(False, result)
@@ -64,8 +68,8 @@ def test_filters():
 
 
 @pytest.mark.parametrize("params,text", [
-    ({"cluster": "nope"}, "cluster 'nope' is not in the model (known: blue, green, platform-hub)"),
-    ({"environment": "nope"}, "environment 'nope' is not in the model (known: platform)"),
+    ({"cluster": "nope"}, "cluster nope is not in the model (known: blue, green, platform-hub)"),
+    ({"environment": "nope"}, "environment nope is not in the model (known: platform)"),
 ])
 def test_unknown_filters(params, text):
     out = run(path=[MULTI], **params)
@@ -76,7 +80,7 @@ def test_cluster_environment_mismatch(tmp_path):
     files = base_model()
     directory = write(tmp_path / "m", files)
     out = run(path=[str(directory), MULTI], cluster="dev", environment="platform")
-    assert out.failed and "cluster 'dev' belongs to environment 'dev', not 'platform'" in out.result["msg"]
+    assert out.failed and "cluster dev belongs to environment dev, not platform" in out.result["msg"]
 
 
 def test_invalid_model_lists_every_error(tmp_path):
@@ -86,9 +90,12 @@ def test_invalid_model_lists_every_error(tmp_path):
     directory = write(tmp_path / "m", files)
     out = run(path=[str(directory)])
     assert out.failed
-    assert out.result["msg"].startswith("invalid cluster model (2 error(s)):\n- ")
+    # the list is in errors only: Ansible prints msg twice
+    assert out.result["msg"] == "invalid cluster model: 2 errors (each listed under errors)"
+    assert "\n" not in out.result["msg"] and "spec.count" not in out.result["msg"]
     errors = out.result["errors"]
     assert [(e["resource"], e["path"]) for e in errors] == [
         ("Cluster/dev", "spec.kubernetesVersion"), ("InstancePool/dev-etcd", "spec.count")]
     assert errors[1]["file"] == str(directory / "pools.yml") and errors[1]["value"] == 2
-    assert set(errors[0]) == {"file", "line", "resource", "path", "value", "expected", "missing"}
+    assert set(errors[0]) == {"file", "line", "resource", "path", "value", "expected", "missing", "follows"}
+    assert out.result["model_warnings"] == []

@@ -50,9 +50,30 @@ def test_validate_bad_model_fails_with_location(tmp_path):
     result = _run("-e", "apron_model=%s" % directory)
     out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "invalid cluster model (2 error(s))" in out
-    assert "%s/pools.yml:" % directory in out and "InstancePool/dev-etcd: spec.count: 2: expected an odd count" in out
-    assert "%s/cluster.yml:" % directory in out and "Cluster/dev: spec.network.vpcCIDR" in out
+    assert "invalid cluster model: 2 errors (each listed under errors)" in out
+    # each error is printed once (not in the error line, the result's msg and its errors list)
+    assert out.count("an odd count (1, 3, 5...): etcd needs a quorum") == 1, out
+    assert out.count("a prefix length of at most 32 for IPv4") == 1, out
+    assert "file: %s/pools.yml" % directory in out and "path: spec.count" in out
+    assert "file: %s/cluster.yml" % directory in out and "path: spec.network.vpcCIDR" in out
+    # values as YAML, not Python
+    assert "'10.98.0.0/40'" not in out and "None" not in out
+
+
+def test_validate_warns_about_an_empty_file_and_an_open_api_server(tmp_path):
+    files = base_model()
+    files["empty.yml"] = "# nothing yet\n"
+    find(files, "Cluster", "dev")["spec"]["apiServer"] = {
+        "exposure": "public", "allowedCIDRs": ["0.0.0.0/0"], "acknowledgeOpenToInternet": True}
+    directory = write(tmp_path / "model", files)
+    result = _run("-e", "apron_model=%s" % directory)
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, out
+    assert "[WARNING]: cluster model: %s: empty model file" % (directory / "empty.yml") in out
+    assert "[WARNING]: cluster model: %s:22: Cluster/dev: spec.apiServer.allowedCIDRs[0]: 0.0.0.0/0: the public API " \
+           "server is open to the whole internet" % (directory / "cluster.yml") in out
+    # and in the resolved-model print, under the value
+    assert "!! WARNING: the public API server is open to the whole internet" in out
 
 
 def test_validate_filters_one_cluster(tmp_path):
@@ -68,4 +89,4 @@ def test_module_check_mode_and_unknown_cluster():
     extra = ["--check", "-e", "apron_cluster=nope"]
     result = _run(*extra)
     assert result.returncode != 0
-    assert "cluster 'nope' is not in the model (known: dev)" in result.stdout
+    assert "cluster nope is not in the model (known: dev)" in result.stdout

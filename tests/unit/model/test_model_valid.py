@@ -115,12 +115,12 @@ def test_local_state_path_relative_to_model_file(tmp_path):
 def test_static_provider_counts_hosts(tmp_path):
     files = base_model()
     files["provider.yml"][0]["spec"] = {"type": "static", "static": {"sshUser": "admin"}}
-    for item in files["pools.yml"]:
+    for number, item in enumerate(files["pools.yml"]):
         spec = item["spec"]
         for key in ("count", "minCount", "maxCount"):
             spec.pop(key, None)
         n = 3 if spec["role"] == "etcd" else 1
-        spec["hosts"] = [{"name": "%s-h%d" % (item["metadata"]["name"], i), "address": "192.0.2.%d" % (i + 1),
+        spec["hosts"] = [{"name": "%s-h%d" % (item["metadata"]["name"], i), "address": "192.0.2.%d" % (10 * number + i + 1),
                           "zone": ["local-a", "local-b", "local-c"][i] if spec["role"] == "etcd" else None}
                          for i in range(n)]
         for host in spec["hosts"]:
@@ -132,13 +132,13 @@ def test_static_provider_counts_hosts(tmp_path):
     assert etcd.effective["count"] == 3 and etcd.provenance["spec.count"].startswith("computed:len(spec.hosts)")
     assert model.providers["local"].effective["static"] == {"sshUser": "admin", "sshPort": 22, "sshKeyPath": None}
     instances = model.instances(pool="dev-etcd")
-    assert [i["host"]["address"] for i in instances] == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert [i["host"]["address"] for i in instances] == ["192.0.2.21", "192.0.2.22", "192.0.2.23"]
 
 
 def test_error_api():
     err = ModelError("m.yml", "InstancePool/x", ("spec", "zones", 0), "z", "a zone", line=3)
-    assert str(err) == "m.yml:3: InstancePool/x: spec.zones[0]: 'z': expected a zone"
+    assert str(err) == "m.yml:3: InstancePool/x: spec.zones[0]: z: expected a zone"
     assert err.to_dict() == {"file": "m.yml", "line": 3, "resource": "InstancePool/x", "path": "spec.zones[0]",
-                             "value": "z", "expected": "a zone", "missing": False}
+                             "value": "z", "expected": "a zone", "missing": False, "follows": None}
     exc = ModelValidationError([err, err])
-    assert "2 error(s)" in str(exc) and exc.errors == [err, err]
+    assert "2 errors" in str(exc) and exc.errors == [err, err]
