@@ -63,6 +63,7 @@ def test_nothing_provisioned_says_what_to_run(tmp_path):
     _no_role_ran(out)
 
 
+# Distinct loopback addresses: the model refuses one address twice in a provider's pools.
 STATIC_MODEL = """
 apiVersion: apron.io/v1alpha1
 kind: Provider
@@ -96,19 +97,19 @@ spec:
   role: etcd
   count: 3
   hosts:
-    - {name: lab-etcd-0, address: 127.0.0.1}
-    - {name: lab-etcd-1, address: 127.0.0.1}
-    - {name: lab-etcd-2, address: 127.0.0.1}
+    - {name: lab-etcd-0, address: 127.0.0.2}
+    - {name: lab-etcd-1, address: 127.0.0.3}
+    - {name: lab-etcd-2, address: 127.0.0.4}
 ---
 apiVersion: apron.io/v1alpha1
 kind: InstancePool
 metadata: {name: lab-master}
-spec: {cluster: lab, role: master, hosts: [{name: lab-master-0, address: 127.0.0.1}]}
+spec: {cluster: lab, role: master, hosts: [{name: lab-master-0, address: 127.0.0.5}]}
 ---
 apiVersion: apron.io/v1alpha1
 kind: InstancePool
 metadata: {name: lab-vault}
-spec: {cluster: lab, role: vault, hosts: [{name: lab-vault-0, address: 127.0.0.1}]}
+spec: {cluster: lab, role: vault, hosts: [{name: lab-vault-0, address: 127.0.0.6}]}
 """
 
 
