@@ -183,33 +183,16 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 
 from ansible_collections.apron.cluster.plugins.module_utils._model import ModelValidationError, load_model
+from ansible_collections.apron.cluster.plugins.module_utils._model_defaults import PROVIDER as PROVIDER_DEFAULTS
+from ansible_collections.apron.cluster.plugins.module_utils._project import find_project_dir
 from ansible_collections.apron.cluster.plugins.plugin_utils import _discovery as disc
 
 display = Display()
 
 ROLE_GROUPS = ("bastion", "vault", "etcd", "master", "worker")
 AMAZON_SSH_USER = "admin"
-LOCAL_DEFAULTS = {"sshUser": "apron", "sshPort": 2222, "sshKeyPath": ".apron/ssh/id_ed25519"}
+LOCAL_DEFAULTS = PROVIDER_DEFAULTS["local"]
 SOURCE_SUFFIXES = (".apron.yml", ".apron.yaml")
-
-
-def find_project_dir(start):
-    """Nearest parent of ``start`` holding galaxy.yml or .git, else None."""
-    path = os.path.abspath(start)
-    if not os.path.isdir(path):
-        path = os.path.dirname(path)
-    while True:
-        if os.path.exists(os.path.join(path, "galaxy.yml")) or os.path.exists(os.path.join(path, ".git")):
-            return path
-        parent = os.path.dirname(path)
-        if parent == path:
-            return None
-        path = parent
-
-
-def find_base_dir(start):
-    """Nearest parent of ``start`` holding galaxy.yml or .git, else the current directory."""
-    return find_project_dir(start) or os.getcwd()
 
 
 def admin_cidrs(provider_type, provider_settings, cluster_spec):

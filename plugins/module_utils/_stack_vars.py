@@ -14,6 +14,8 @@ import copy
 import os
 import re
 
+from ansible_collections.apron.cluster.plugins.module_utils import _model_defaults as _defaults
+
 # The stacks in apply order; destroy runs them in reverse.
 STACKS = ("state", "network", "tools", "vault", "kubernetes")
 # Every stack of both providers declares exactly these variables (type any).
@@ -32,10 +34,11 @@ STACK_ROLES = {
 # In multi-cluster environments these stacks exist once, in the hub cluster.
 SHARED_STACKS = ("tools", "vault")
 AMAZON_SIZES = {"tiny": "t3.small", "small": "t3.medium", "medium": "m5.large", "large": "m5.xlarge"}
+# The model's local-provider defaults (one owner: _model_defaults), in the stacks' spelling.
 LOCAL_PROVIDER_DEFAULTS = {
-    "image": "localhost/apron-debian:bookworm",
-    "ssh_port": 2222,
-    "ssh_user": "apron",
+    "image": _defaults.PROVIDER["local"]["image"],
+    "ssh_port": _defaults.PROVIDER["local"]["sshPort"],
+    "ssh_user": _defaults.PROVIDER["local"]["sshUser"],
 }
 # Keys whose sub-keys are user data (label names, zone names ...) and keep their spelling.
 _VERBATIM_KEYS = ("labels", "annotations", "tags", "private_subnet_ids", "public_subnet_ids", "node_selector")

@@ -160,12 +160,12 @@ import json
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.apron.cluster.plugins.module_utils._stack_vars import STACKS
 from ansible_collections.apron.cluster.plugins.module_utils._aws import (
     AWS_MUTUALLY_EXCLUSIVE, AWS_REQUIRED_TOGETHER, BotoCoreError, ClientError, aws_argument_spec, client,
     error_code, fail_json_aws,
 )
 
-STACKS = ("state", "network", "tools", "vault", "kubernetes")
 TLS_SID = "DenyInsecureTransport"
 PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
                        "BlockPublicPolicy": True, "RestrictPublicBuckets": True}

@@ -336,6 +336,7 @@ from ansible_collections.apron.cluster.plugins.module_utils import _terraform as
 from ansible_collections.apron.cluster.plugins.module_utils import _terraform_config as tfconfig
 from ansible_collections.apron.cluster.plugins.module_utils import _terraform_plan as tfplan
 from ansible_collections.apron.cluster.plugins.module_utils import _stack_vars as sv
+from ansible_collections.apron.cluster.plugins.module_utils._project import find_project_dir
 
 try:
     from ansible_collections.apron.cluster.plugins.module_utils._model import load_model
@@ -364,16 +365,8 @@ class StackFailure(Exception):
 
 
 def find_base_dir(start):
-    """The nearest directory at or above ``start`` holding galaxy.yml or .git, else ``start`` itself
-    (never the current directory: the same model must find the same state wherever the playbook runs)."""
-    path = os.path.abspath(start)
-    while True:
-        if os.path.exists(os.path.join(path, "galaxy.yml")) or os.path.exists(os.path.join(path, ".git")):
-            return path
-        parent = os.path.dirname(path)
-        if parent == path:
-            return os.path.abspath(start)
-        path = parent
+    """The project directory of ``start`` (galaxy.yml or .git at or above it), else ``start`` itself."""
+    return find_project_dir(start) or os.path.abspath(start)
 
 
 def user_state_dir(environ=None):

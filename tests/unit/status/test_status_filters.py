@@ -147,7 +147,18 @@ def test_filters_are_registered():
     from ansible_collections.apron.cluster.plugins.filter.apron_site import FilterModule
 
     filters = FilterModule().filters()
-    assert sorted(filters) == ["failed_hosts", "ssh_config", "status_report", "status_table"]
+    assert sorted(filters) == ["failed_hosts", "ssh_config", "stack_order", "status_report", "status_table"]
     from ansible.errors import AnsibleFilterError
     with pytest.raises(AnsibleFilterError, match="apron.cluster.status_table: report has no 'hosts'"):
         filters["status_table"]({})
+
+
+def test_stack_order_has_one_owner():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.apron.cluster.plugins.filter.apron_site import stack_order
+    from ansible_collections.apron.cluster.plugins.module_utils._stack_vars import STACKS
+
+    assert stack_order("present") == list(STACKS) == ["state", "network", "tools", "vault", "kubernetes"]
+    assert stack_order("absent") == list(reversed(STACKS))
+    with pytest.raises(AnsibleFilterError, match="expected present or absent, got 'gone'"):
+        stack_order("gone")
