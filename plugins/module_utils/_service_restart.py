@@ -36,7 +36,7 @@ def parse_show(text, units):
     systemctl prints one block per unit, separated by an empty line, in the order asked. A
     property that appears several times (EnvironmentFiles) is collected into a list under its name.
     """
-    blocks = [block for block in text.strip("\n").split("\n\n")] if text.strip() else []
+    blocks = text.strip("\n").split("\n\n") if text.strip() else []
     if len(blocks) != len(units):
         raise RestartPlanError(
             "systemctl show returned %d block(s) for %d unit(s) (%s)" % (len(blocks), len(units), ", ".join(units)))
