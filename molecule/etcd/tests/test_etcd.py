@@ -240,6 +240,8 @@ def test_backup_timer_and_snapshot(host, cluster):
     backup_dir = f"/var/backups/apron/etcd/{cluster}"
     assert host.file(backup_dir).mode == 0o700
     assert host.file(backup_dir).user == "etcd"
+    # The role took the first snapshot when it created the cluster (before any timer run).
+    assert host.run(f"ls {backup_dir}/{cluster}-*.db").rc == 0, "no snapshot taken at creation"
     # A key to find in the snapshot's revision.
     put = _ctl(host, cluster, "put", f"/apron-test/backup/{uuid.uuid4().hex}", "x", "--write-out=json")
     assert put.rc == 0, put.stderr
