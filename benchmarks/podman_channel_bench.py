@@ -1,4 +1,7 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Per-task cost of apron.cluster.podman_pipelined with and without its persistent exec channel.
 
 Three systemd containers of the base image; one play of TASKS `stat` tasks on all three, run
@@ -50,10 +53,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="apron-channel-bench."))
     inventory = work / "inventory.ini"
     inventory.write_text("".join("%s ansible_connection=apron.cluster.podman_pipelined "
-                                 "ansible_python_interpreter=/usr/bin/python3\n" % h for h in HOSTS))
+                                 "ansible_python_interpreter=/usr/bin/python3\n" % host for host in HOSTS))
     play = work / "play.yml"
     play.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
-                    + "".join("    - ansible.builtin.stat: {path: /etc/hostname}\n" for _ in range(TASKS)))
+                    + "    - ansible.builtin.stat: {path: /etc/hostname}\n" * TASKS)
     load_before = open("/proc/loadavg").read().split()[:3]
     for host in HOSTS:
         podman("rm", "-f", "-t", "0", host)
@@ -61,7 +64,7 @@ def main() -> int:
     results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     try:
         run_play(inventory, play, True)  # warm-up: interpreter caches, holders started
-        for _ in range(rounds):
+        for _round in range(rounds):
             for persistent in (True, False):
                 results[persistent].append(run_play(inventory, play, persistent))
     finally:
@@ -73,8 +76,8 @@ def main() -> int:
         wall = statistics.median(r[0] for r in runs)
         cpu = statistics.median(r[1] for r in runs)
         per_task = wall / TASKS
-        return "| %s | %.1f | %.1f | %.0f | %.2f |" % (label, wall, cpu, per_task * 1000,
-                                                      cpu / (TASKS * len(HOSTS)))
+        per_task_host_cpu = cpu / (TASKS * len(HOSTS))
+        return "| %s | %.1f | %.1f | %.0f | %.2f |" % (label, wall, cpu, per_task * 1000, per_task_host_cpu)
 
     import ansible  # noqa: PLC0415 - only for the version line
     out = ROOT / "benchmarks" / "results" / "podman-channel.md"

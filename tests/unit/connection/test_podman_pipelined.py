@@ -113,7 +113,7 @@ def test_failing_module_reports_its_error(container):
 def holder(container, tmp_path):
     from ansible_collections.apron.cluster.plugins.plugin_utils import _podman_channel as channel
 
-    name, _ = container
+    name = container[0]
     cmd = ["podman", "exec", "--interactive", name]
     path = channel.socket_path(cmd, None, base_dir=str(tmp_path / "sockets"))
     return channel, path, cmd
@@ -146,7 +146,7 @@ def test_channel_ends_when_idle(holder):
 
 def test_channel_reports_an_agent_ending_mid_command_and_never_reruns_it(holder, container):
     channel, path, cmd = holder
-    name, _ = container
+    name = container[0]
     channel.ensure_holder(path, cmd, 30)
     marker = "/tmp/ran-%s" % uuid.uuid4().hex[:6]
     outcome = {}
