@@ -140,6 +140,30 @@ def data_of(response):
     return response
 
 
+def read_status(api):
+    """The status fields of sys/init + sys/seal-status (vault_status, vault_init)."""
+    init = api.read("sys/init", "a Vault API answering sys/init") or {}
+    seal = api.read("sys/seal-status", "a Vault API answering sys/seal-status") or {}
+    status = {"initialized": bool(init.get("initialized")), "sealed": bool(seal.get("sealed", True)),
+              "seal_type": seal.get("type"), "threshold": seal.get("t"), "shares": seal.get("n"),
+              "progress": seal.get("progress"), "version": seal.get("version"),
+              "storage_type": seal.get("storage_type")}
+    if seal.get("cluster_name"):
+        status["cluster_name"] = seal["cluster_name"]
+    return status
+
+
+def require_mount(api, mount, engine_type):
+    """Refuse unless ``mount`` is a mounted engine of ``engine_type`` (nothing is written before)."""
+    mounts = data_of(api.read("sys/mounts", "the token may read sys/mounts")) or {}
+    entry = mounts.get(mount + "/")
+    if entry is None:
+        raise VaultError("mount", "%r is not mounted" % mount,
+                         "a %s secrets engine at that path (apron.cluster.vault_mount type=%s)" % (engine_type, engine_type))
+    if entry.get("type") != engine_type:
+        raise VaultError("mount", "%r is a %r engine" % (mount, entry.get("type")), "a %s engine" % engine_type)
+
+
 def run(module, func):
     """Call ``func(module, api)`` and exit: the one place turning VaultError into fail_json."""
     try:

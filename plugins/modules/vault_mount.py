@@ -17,7 +17,7 @@ description:
     or disables it (C(DELETE /v1/sys/mounts/<path>)).
   - TTLs are compared in seconds, so V(1h) given and C(3600) read back are equal; a trailing slash on O(path) is ignored.
   - Only the options given are managed; an option left unset is not compared and not changed.
-  - The engine type of an existing mount is never changed (that would destroy its data): a different O(type) is an error.
+  - The engine type of an existing mount is never changed (that would destroy its data), so a different O(type) is an error.
 author:
   - apron.cluster contributors (@apron-io)
 extends_documentation_fragment:
@@ -54,7 +54,9 @@ options:
     description: Human-readable description of the mount.
     type: str
   options:
-    description: Engine options, for example C({version: "2"}) for kv version 2. Values are compared as strings.
+    description:
+      - 'Engine options, for example C({"version": "2"}) for kv version 2. Values are compared as strings.'
+      - Only the keys given are compared (tune merges them).
     type: dict
   default_lease_ttl:
     description: Default lease TTL, seconds or a duration such as V(768h). V(0) means the system default.
