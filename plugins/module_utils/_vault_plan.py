@@ -51,7 +51,7 @@ def parse_ttl(value, field):
 def mount_path(path, field="path"):
     """'pki/' or '/pki' -> 'pki'; refuses empty or odd paths."""
     text = (path or "").strip().strip("/")
-    if not text or not _PATH_RE.match(text):
+    if not text or not _PATH_RE.match(text) or any(part in (".", "..") for part in text.split("/")):
         raise VaultError(field, "%r is not a mount path" % (path,),
                          "letters, digits, '_', '-', '.' separated by '/', e.g. pki/kubernetes")
     return text

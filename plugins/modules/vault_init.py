@@ -166,7 +166,11 @@ def apply(module, api):
         return result
     handle = None
     if params["dest"]:
-        handle = os.open(params["dest"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            handle = os.open(params["dest"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise VaultError("dest", "cannot create %s: %s" % (params["dest"], exc.strerror),
+                             "a new file in a directory this user can write")
     try:
         response = api.write("sys/init", body, "an uninitialised cluster that accepts these share settings",
                              method="put")
