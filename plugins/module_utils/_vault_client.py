@@ -98,7 +98,11 @@ class VaultApi(object):
                 errors = [errors]
             status = {hvac.exceptions.InvalidRequest: 400, hvac.exceptions.Unauthorized: 401,
                       hvac.exceptions.Forbidden: 403, hvac.exceptions.VaultNotInitialized: 501,
-                      hvac.exceptions.VaultDown: 503}.get(type(exc))
+                      hvac.exceptions.InternalServerError: 500, hvac.exceptions.VaultDown: 503}.get(type(exc))
+            if status == 503:
+                expected = "an unsealed, active Vault (see apron.cluster.vault_status; unseal it first)"
+            elif status == 403:
+                expected = "a token whose policy allows this (%s)" % expected
             raise VaultError(path, "%s %s refused (%s): %s" % (method.upper(), path, type(exc).__name__,
                                                                "; ".join(str(e) for e in errors)),
                              expected, status=status)

@@ -137,3 +137,12 @@ def test_policy_absent(vault, run):
     result, _ = run("vault_policy", {"name": "deploy", "state": "absent"})
     assert result["changed"] is True
     assert [w["method"] for w in vault.writes()] == ["DELETE"]
+
+
+def test_permission_denied_names_the_path_and_hides_the_token(vault, run):
+    vault.add(None, "GET", "/v1/sys/policies/acl/deploy", 403, {"errors": ["1 error occurred:\n\t* permission denied\n\n"]})
+    result, text = run("vault_policy", {"name": "deploy", "policy": POLICY})
+    assert result["failed"] is True
+    assert result["msg"].startswith("sys/policies/acl/deploy: GET sys/policies/acl/deploy refused (Forbidden)")
+    assert "expected a token whose policy allows this" in result["msg"]
+    assert TOKEN not in text and vault.writes() == []

@@ -156,3 +156,20 @@ def test_init_needs_a_place_for_the_keys(vault, run):
 def test_init_bad_threshold_refused_before_any_request(vault, run, tmp_path):
     result, _ = run("vault_init", {"dest": str(tmp_path / "x"), "secret_shares": 3, "secret_threshold": 4})
     assert result["failed"] is True and "secret_threshold" in result["msg"] and vault.requests == []
+
+
+def test_pki_root_engine_without_issuer_answers_an_error(vault, run):
+    # Vault's documented error shape ({"errors": [...]}); the text is what 1.11+ says without an issuer.
+    vault.add("sys-mounts__list--pki-kubernetes")
+    vault.add(None, "GET", CA_PATH, 500, {"errors": ["no default issuer currently configured"]})
+    result, _ = run("vault_pki_root", ROOT, check=True)
+    assert result["changed"] is True and vault.writes() == []
+
+
+def test_sealed_vault_is_a_clear_error(vault, run):
+    vault.add(None, "GET", "/v1/sys/mounts", 503, {"errors": ["Vault is sealed"]})
+    result, text = run("vault_mount", {"path": "pki", "type": "pki"})
+    assert result["failed"] is True
+    assert "Vault is sealed" in result["msg"]
+    assert result["msg"].endswith("expected an unsealed, active Vault (see apron.cluster.vault_status; unseal it first)")
+    assert vault.writes() == []
