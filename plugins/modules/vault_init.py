@@ -199,8 +199,8 @@ def apply(module, api):
 
 def main():
     module = vault_module(dict(
-        secret_shares=dict(type="int", default=5),
-        secret_threshold=dict(type="int", default=3),
+        secret_shares=dict(type="int", default=5, no_log=False),
+        secret_threshold=dict(type="int", default=3, no_log=False),
         auto_unseal=dict(type="bool", default=False),
         pgp_keys=dict(type="list", elements="str", no_log=False),
         root_token_pgp_key=dict(type="str", no_log=False),

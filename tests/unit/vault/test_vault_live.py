@@ -45,7 +45,7 @@ def live_vault(tmp_path_factory):
     proc = subprocess.Popen([binary, "server", "-dev", "-dev-root-token-id=%s" % ROOT_TOKEN,
                              "-dev-listen-address=127.0.0.1:%d" % port], stdout=log, stderr=subprocess.STDOUT)
     url = "http://127.0.0.1:%d" % port
-    for _ in range(100):
+    for _attempt in range(100):
         try:
             urllib.request.urlopen(url + "/v1/sys/health", timeout=1)
             break
@@ -60,13 +60,13 @@ def live_vault(tmp_path_factory):
 def _twice(url, token, module, args):
     """check mode (changed, nothing applied), real run (changed), second run (ok)."""
     full = dict(args, url=url, token=token)
-    first_check, _ = run_module(module, full, check=True, diff=True)
+    first_check = run_module(module, full, check=True, diff=True)[0]
     assert first_check.get("changed") is True, first_check
-    applied, _ = run_module(module, full, diff=True)
+    applied = run_module(module, full, diff=True)[0]
     assert applied.get("changed") is True, applied
-    second, _ = run_module(module, full, diff=True)
+    second = run_module(module, full, diff=True)[0]
     assert second.get("changed") is False, second
-    again_check, _ = run_module(module, full, check=True)
+    again_check = run_module(module, full, check=True)[0]
     assert again_check.get("changed") is False, again_check
     return applied
 
@@ -87,13 +87,13 @@ def test_modules_against_a_real_server(live_vault, tmp_path):
                                             "orphan": True, "renewable": True, "token_period": "24h"})
     _twice(url, token, "vault_audit", {"path": "apron-test-file", "type": "file",
                                        "options": {"file_path": str(tmp_path / "audit.log")}})
-    status, _ = run_module("vault_status", {"url": url})
+    status = run_module("vault_status", {"url": url})[0]
     assert status["initialized"] is True and status["sealed"] is False
-    init, _ = run_module("vault_init", {"url": url, "dest": str(tmp_path / "init.json")})
+    init = run_module("vault_init", {"url": url, "dest": str(tmp_path / "init.json")})[0]
     assert init["changed"] is False and not (tmp_path / "init.json").exists()
     for module, args in (("vault_audit", {"path": "apron-test-file", "state": "absent"}),
                          ("vault_token_role", {"name": "apron-test-worker", "state": "absent"}),
                          ("vault_policy", {"name": "apron-test-worker", "state": "absent"}),
                          ("vault_mount", {"path": mount, "state": "absent"})):
-        result, _ = run_module(module, dict(args, url=url, token=token))
+        result = run_module(module, dict(args, url=url, token=token))[0]
         assert result["changed"] is True, result

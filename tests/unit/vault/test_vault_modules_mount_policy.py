@@ -8,7 +8,7 @@ PKI = {"path": "pki/kubernetes/", "type": "pki", "description": "Kubernetes CA",
 
 def test_mount_check_mode_sends_no_write_and_diffs(vault, run):
     vault.add("sys-mounts__list")
-    result, _ = run("vault_mount", PKI, check=True, diff=True)
+    result = run("vault_mount", PKI, check=True, diff=True)[0]
     assert result["changed"] is True
     assert vault.writes() == []
     assert result["diff"]["before"] == {}
@@ -29,7 +29,7 @@ def test_mount_enable_then_second_run_ok(vault, run):
     vault.routes.clear()
     vault.requests.clear()
     vault.add("sys-mounts__list--pki-kubernetes")
-    result, _ = run("vault_mount", PKI, diff=True)
+    result = run("vault_mount", PKI, diff=True)[0]
     assert result["changed"] is False
     assert vault.writes() == []
     assert result["diff"]["before"] == result["diff"]["after"]
@@ -38,7 +38,7 @@ def test_mount_enable_then_second_run_ok(vault, run):
 def test_mount_tune_sends_only_the_difference(vault, run):
     vault.add("sys-mounts__list--pki-kubernetes")
     vault.add("sys-mounts__tune")
-    result, _ = run("vault_mount", dict(PKI, max_lease_ttl="43800h", default_lease_ttl="720h"), diff=True)
+    result = run("vault_mount", dict(PKI, max_lease_ttl="43800h", default_lease_ttl="720h"), diff=True)[0]
     assert result["changed"] is True
     (write,) = vault.writes()
     assert write["path"] == "/v1/sys/mounts/pki/kubernetes/tune"
@@ -49,21 +49,21 @@ def test_mount_tune_sends_only_the_difference(vault, run):
 
 def test_mount_type_change_refused(vault, run):
     vault.add("sys-mounts__list--pki-kubernetes")
-    result, _ = run("vault_mount", dict(PKI, type="kv"))
+    result = run("vault_mount", dict(PKI, type="kv"))[0]
     assert result["failed"] is True
     assert "mounted as 'pki', not 'kv'" in result["msg"]
     assert vault.writes() == []
 
 
 def test_mount_unknown_type_refused_before_any_request(vault, run):
-    result, _ = run("vault_mount", dict(PKI, type="pkii"))
+    result = run("vault_mount", dict(PKI, type="pkii"))[0]
     assert result["failed"] is True
     assert result["msg"].startswith("type: 'pkii' is not a known secrets engine: expected one of")
     assert vault.requests == []
 
 
 def test_mount_bad_ttl_refused_before_any_request(vault, run):
-    result, _ = run("vault_mount", dict(PKI, max_lease_ttl="10 years"))
+    result = run("vault_mount", dict(PKI, max_lease_ttl="10 years"))[0]
     assert result["failed"] is True
     assert result["msg"].startswith("max_lease_ttl: '10 years' is not a duration")
     assert vault.requests == []
@@ -82,14 +82,14 @@ def test_mount_vault_refusal_names_path_and_hides_token(vault, run):
 def test_mount_absent(vault, run):
     vault.add("sys-mounts__list--pki-kubernetes")
     vault.add("sys-mounts__disable")
-    result, _ = run("vault_mount", {"path": "pki/kubernetes", "state": "absent"}, check=True)
+    result = run("vault_mount", {"path": "pki/kubernetes", "state": "absent"}, check=True)[0]
     assert result["changed"] is True and vault.writes() == []
-    result, _ = run("vault_mount", {"path": "pki/kubernetes", "state": "absent"})
+    result = run("vault_mount", {"path": "pki/kubernetes", "state": "absent"})[0]
     assert [w["method"] for w in vault.writes()] == ["DELETE"]
 
 
 def test_mount_unreachable_vault(run):
-    result, _ = run("vault_mount", dict(PKI, url="http://127.0.0.1:9", timeout=2))
+    result = run("vault_mount", dict(PKI, url="http://127.0.0.1:9", timeout=2))[0]
     assert result["failed"] is True
     assert "cannot reach Vault" in result["msg"]
 
@@ -99,7 +99,7 @@ POLICY = 'path "secret/foo" {\n  capabilities = ["read"]\n}\n'
 
 def test_policy_same_text_other_whitespace_is_ok(vault, run):
     vault.add("sys-policies-acl__read")
-    result, _ = run("vault_policy", {"name": "deploy", "policy": "\r\n" + POLICY.replace("\n", "   \r\n") + "\n\n"})
+    result = run("vault_policy", {"name": "deploy", "policy": "\r\n" + POLICY.replace("\n", "   \r\n") + "\n\n"})[0]
     assert result["changed"] is False
     assert vault.writes() == []
 
@@ -108,24 +108,24 @@ def test_policy_update_check_mode_then_write(vault, run):
     vault.add("sys-policies-acl__read")
     vault.add("sys-policies-acl__create")
     new = POLICY.replace('"read"', '"read", "list"')
-    result, _ = run("vault_policy", {"name": "deploy", "policy": new}, check=True, diff=True)
+    result = run("vault_policy", {"name": "deploy", "policy": new}, check=True, diff=True)[0]
     assert result["changed"] is True and vault.writes() == []
     assert result["diff"]["before"] == POLICY and result["diff"]["after"] == new
-    result, _ = run("vault_policy", {"name": "deploy", "policy": new})
+    result = run("vault_policy", {"name": "deploy", "policy": new})[0]
     (write,) = vault.writes()
     assert (write["method"], write["path"], write["body"]) == ("PUT", "/v1/sys/policies/acl/deploy", {"policy": new})
 
 
 def test_policy_create_when_404(vault, run):
     vault.add("sys-policies-acl__create")
-    result, _ = run("vault_policy", {"name": "deploy", "policy": POLICY}, diff=True)
+    result = run("vault_policy", {"name": "deploy", "policy": POLICY}, diff=True)[0]
     assert result["changed"] is True
     assert result["diff"]["before"] == ""
     assert len(vault.writes()) == 1
 
 
 def test_policy_malformed_refused_before_any_request(vault, run):
-    result, _ = run("vault_policy", {"name": "deploy", "policy": 'path "secret/foo" {\n capabilities = ["read"]\n'})
+    result = run("vault_policy", {"name": "deploy", "policy": 'path "secret/foo" {\n capabilities = ["read"]\n'})[0]
     assert result["failed"] is True
     assert result["msg"] == "policy: 1 unclosed '{': expected balanced braces"
     assert vault.requests == []
@@ -134,7 +134,7 @@ def test_policy_malformed_refused_before_any_request(vault, run):
 def test_policy_absent(vault, run):
     vault.add("sys-policies-acl__read")
     vault.add("sys-policies-acl__delete")
-    result, _ = run("vault_policy", {"name": "deploy", "state": "absent"})
+    result = run("vault_policy", {"name": "deploy", "state": "absent"})[0]
     assert result["changed"] is True
     assert [w["method"] for w in vault.writes()] == ["DELETE"]
 

@@ -46,7 +46,7 @@ def test_pki_root_generated_when_none(vault, run):
     vault.add("sys-mounts__list--pki-kubernetes")
     vault.add("pki__read-ca-certificate", path=CA_PATH, body={"data": {"certificate": ""}})
     vault.add("pki__generate-root", path=GEN_PATH, body=with_cert("pki__generate-root", pem))
-    result, _ = run("vault_pki_root", ROOT, check=True, diff=True)
+    result = run("vault_pki_root", ROOT, check=True, diff=True)[0]
     assert result["changed"] is True and vault.writes() == []
     assert result["diff"] == {"before": {}, "after": {"common_name": ROOT["common_name"]},
                               "before_header": "root CA of pki/kubernetes/", "after_header": "root CA of pki/kubernetes/"}
@@ -62,7 +62,7 @@ def test_pki_root_same_cn_kept(vault, run):
     vault.add("sys-mounts__list--pki-kubernetes")
     vault.add("pki__read-ca-certificate", path=CA_PATH,
               body=with_cert("pki__read-ca-certificate", self_signed(ROOT["common_name"])))
-    result, _ = run("vault_pki_root", ROOT)
+    result = run("vault_pki_root", ROOT)[0]
     assert result["changed"] is False and vault.writes() == []
 
 
@@ -70,20 +70,20 @@ def test_pki_root_other_cn_refused(vault, run):
     vault.add("sys-mounts__list--pki-kubernetes")
     vault.add("pki__read-ca-certificate", path=CA_PATH,
               body=with_cert("pki__read-ca-certificate", self_signed("someone else")))
-    result, _ = run("vault_pki_root", ROOT)
+    result = run("vault_pki_root", ROOT)[0]
     assert result["failed"] is True and "CN 'someone else'" in result["msg"] and vault.writes() == []
 
 
 def test_pki_root_missing_mount(vault, run):
     vault.add("sys-mounts__list")
-    result, _ = run("vault_pki_root", ROOT)
+    result = run("vault_pki_root", ROOT)[0]
     assert result["failed"] is True and "'pki/kubernetes' is not mounted" in result["msg"]
 
 
 def test_status_reports_documented_shapes(vault, run):
     vault.add("sys-init__read")
     vault.add("sys-seal-status__read--unsealed")
-    result, _ = run("vault_status", {"token": None})
+    result = run("vault_status", {"token": None})[0]
     assert result["changed"] is False
     assert (result["initialized"], result["sealed"], result["threshold"], result["shares"]) == (True, False, 3, 5)
     assert result["storage_type"] == "raft" and result["cluster_name"] == "vault-cluster-336172bd"
@@ -96,14 +96,14 @@ def _init_doc():
 
 def test_init_second_run_on_initialised_cluster_is_ok(vault, run, tmp_path):
     vault.add("sys-init__read")
-    result, _ = run("vault_init", {"dest": str(tmp_path / "init.json")}, diff=True)
+    result = run("vault_init", {"dest": str(tmp_path / "init.json")}, diff=True)[0]
     assert result["changed"] is False and result["initialized"] is True
     assert vault.writes() == [] and not (tmp_path / "init.json").exists()
 
 
 def test_init_check_mode_sends_nothing(vault, run, tmp_path):
     vault.add("sys-init__read--uninitialized")
-    result, _ = run("vault_init", {"dest": str(tmp_path / "init.json")}, check=True)
+    result = run("vault_init", {"dest": str(tmp_path / "init.json")}, check=True)[0]
     assert result["changed"] is True and vault.writes() == []
     assert not (tmp_path / "init.json").exists()
 
@@ -134,27 +134,27 @@ def test_init_refuses_existing_dest_before_init(vault, run, tmp_path):
     dest = tmp_path / "init.json"
     dest.write_text("{}")
     vault.add("sys-init__read--uninitialized")
-    result, _ = run("vault_init", {"dest": str(dest)})
+    result = run("vault_init", {"dest": str(dest)})[0]
     assert result["failed"] is True and "exists" in result["msg"] and vault.writes() == []
 
 
 def test_init_return_secrets_requires_no_log(vault, run):
     vault.add("sys-init__read--uninitialized")
     vault.add("sys-init__start")
-    result, _ = run("vault_init", {"return_secrets": True})
+    result = run("vault_init", {"return_secrets": True})[0]
     assert result["failed"] is True and "no_log: true" in result["msg"] and vault.writes() == []
-    result, _ = run("vault_init", {"return_secrets": True}, no_log=True)
+    result = run("vault_init", {"return_secrets": True}, no_log=True)[0]
     assert result["changed"] is True and result["root_token"] == "foo" and result["unseal_keys"] == ["one", "two", "three"]
 
 
 def test_init_needs_a_place_for_the_keys(vault, run):
     vault.add("sys-init__read--uninitialized")
-    result, _ = run("vault_init", {})
+    result = run("vault_init", {})[0]
     assert result["failed"] is True and result["msg"].startswith("dest: not set") and vault.writes() == []
 
 
 def test_init_bad_threshold_refused_before_any_request(vault, run, tmp_path):
-    result, _ = run("vault_init", {"dest": str(tmp_path / "x"), "secret_shares": 3, "secret_threshold": 4})
+    result = run("vault_init", {"dest": str(tmp_path / "x"), "secret_shares": 3, "secret_threshold": 4})[0]
     assert result["failed"] is True and "secret_threshold" in result["msg"] and vault.requests == []
 
 
@@ -162,7 +162,7 @@ def test_pki_root_engine_without_issuer_answers_an_error(vault, run):
     # Vault's documented error shape ({"errors": [...]}); the text is what 1.11+ says without an issuer.
     vault.add("sys-mounts__list--pki-kubernetes")
     vault.add(None, "GET", CA_PATH, 500, {"errors": ["no default issuer currently configured"]})
-    result, _ = run("vault_pki_root", ROOT, check=True)
+    result = run("vault_pki_root", ROOT, check=True)[0]
     assert result["changed"] is True and vault.writes() == []
 
 

@@ -18,7 +18,7 @@ def _pki_mounted(vault):
 def test_pki_role_same_as_documented_read_is_ok(vault, run):
     _pki_mounted(vault)
     vault.add("pki__read-role", path=ROLE_PATH)
-    result, _ = run("vault_pki_role", DOC_ROLE, diff=True)
+    result = run("vault_pki_role", DOC_ROLE, diff=True)[0]
     assert result["changed"] is False, result
     assert vault.writes() == []
     assert result["role"]["max_ttl"] == 259200
@@ -29,7 +29,7 @@ def test_pki_role_update_check_mode_and_diff(vault, run):
     vault.add("pki__read-role", path=ROLE_PATH)
     wanted = dict(DOC_ROLE, allowed_domains=["system:node:worker-1"], enforce_hostnames=False,
                   organization=["system:nodes"], ttl="720h", max_ttl="2160h")
-    result, _ = run("vault_pki_role", wanted, check=True, diff=True)
+    result = run("vault_pki_role", wanted, check=True, diff=True)[0]
     assert result["changed"] is True and vault.writes() == []
     assert result["diff"]["before"]["allowed_domains"] == ["example.com", "foobar.com"]
     assert result["diff"]["after"]["allowed_domains"] == ["system:node:worker-1"]
@@ -41,7 +41,7 @@ def test_pki_role_update_check_mode_and_diff(vault, run):
 def test_pki_role_create_sends_the_options(vault, run):
     _pki_mounted(vault)
     vault.add("pki__create-update-role", path=ROLE_PATH)
-    result, _ = run("vault_pki_role", dict(DOC_ROLE, ttl="24h"))
+    result = run("vault_pki_role", dict(DOC_ROLE, ttl="24h"))[0]
     assert result["changed"] is True
     (write,) = vault.writes()
     assert write["path"] == ROLE_PATH
@@ -52,7 +52,7 @@ def test_pki_role_create_sends_the_options(vault, run):
 
 def test_pki_role_for_a_missing_mount_is_refused(vault, run):
     vault.add("sys-mounts__list")
-    result, _ = run("vault_pki_role", DOC_ROLE)
+    result = run("vault_pki_role", DOC_ROLE)[0]
     assert result["failed"] is True
     assert result["msg"] == ("mount: 'pki/kubernetes' is not mounted: expected a pki secrets engine at that path "
                              "(apron.cluster.vault_mount type=pki)")
@@ -61,12 +61,12 @@ def test_pki_role_for_a_missing_mount_is_refused(vault, run):
 
 def test_pki_role_on_a_kv_mount_is_refused(vault, run):
     vault.add("sys-mounts__list")
-    result, _ = run("vault_pki_role", dict(DOC_ROLE, mount="secret"))
+    result = run("vault_pki_role", dict(DOC_ROLE, mount="secret"))[0]
     assert result["failed"] is True and "'secret' is a 'kv' engine" in result["msg"]
 
 
 def test_pki_role_bad_ttl_refused_before_any_request(vault, run):
-    result, _ = run("vault_pki_role", dict(DOC_ROLE, ttl="1 month"))
+    result = run("vault_pki_role", dict(DOC_ROLE, ttl="1 month"))[0]
     assert result["failed"] is True and result["msg"].startswith("ttl: '1 month' is not a duration")
     assert vault.requests == []
 
@@ -77,7 +77,7 @@ TOKEN_ROLE = {"name": "nomad", "allowed_policies": ["dev"], "orphan": False, "re
 
 def test_token_role_documented_read_is_ok(vault, run):
     vault.add("auth-token__read-token-role")
-    result, _ = run("vault_token_role", TOKEN_ROLE)
+    result = run("vault_token_role", TOKEN_ROLE)[0]
     assert result["changed"] is False, result
     assert vault.writes() == []
 
@@ -86,7 +86,7 @@ def test_token_role_update(vault, run):
     vault.add("auth-token__read-token-role")
     vault.add("auth-token__create-update-token-role")
     wanted = dict(TOKEN_ROLE, allowed_policies=["staging-main-worker"], orphan=True, token_period="24h")
-    result, _ = run("vault_token_role", wanted, check=True, diff=True)
+    result = run("vault_token_role", wanted, check=True, diff=True)[0]
     assert result["changed"] is True and vault.writes() == []
     assert result["diff"]["before"]["token_period"] == 0 and result["diff"]["after"]["token_period"] == 86400
     result, text = run("vault_token_role", wanted)
@@ -98,7 +98,7 @@ def test_token_role_update(vault, run):
 
 def test_token_role_policies_compared_as_a_set(vault, run):
     vault.add("auth-token__read-token-role", body={"data": {"allowed_policies": ["b", "a"], "renewable": True}})
-    result, _ = run("vault_token_role", {"name": "nomad", "allowed_policies": ["a", "b"], "renewable": True})
+    result = run("vault_token_role", {"name": "nomad", "allowed_policies": ["a", "b"], "renewable": True})[0]
     assert result["changed"] is False
 
 
@@ -107,17 +107,17 @@ AUDIT = {"type": "file", "description": "Store logs in a file", "options": {"fil
 
 def test_audit_documented_device_is_ok(vault, run):
     vault.add("sys-audit__list")
-    result, _ = run("vault_audit", AUDIT, diff=True)
+    result = run("vault_audit", AUDIT, diff=True)[0]
     assert result["changed"] is False and vault.writes() == []
 
 
 def test_audit_enable_check_mode_then_real(vault, run):
     vault.add("sys-audit__list--empty")
     vault.add("sys-audit__enable")
-    result, _ = run("vault_audit", AUDIT, check=True, diff=True)
+    result = run("vault_audit", AUDIT, check=True, diff=True)[0]
     assert result["changed"] is True and vault.writes() == []
     assert result["diff"]["after"]["options"] == {"file_path": "/var/log/vault.log"}
-    result, _ = run("vault_audit", AUDIT)
+    result = run("vault_audit", AUDIT)[0]
     (write,) = vault.writes()
     assert (write["method"], write["path"]) == ("PUT", "/v1/sys/audit/file")
     assert write["body"]["type"] == "file"
@@ -128,14 +128,14 @@ def test_audit_difference_needs_replace(vault, run):
     vault.add("sys-audit__disable")
     vault.add("sys-audit__enable")
     other = dict(AUDIT, options={"file_path": "/var/lib/vault/audit.log"})
-    result, _ = run("vault_audit", other)
+    result = run("vault_audit", other)[0]
     assert result["failed"] is True
     assert "replace: true" in result["msg"] and vault.writes() == []
-    result, _ = run("vault_audit", dict(other, replace=True))
+    result = run("vault_audit", dict(other, replace=True))[0]
     assert result["changed"] is True
     assert [w["method"] for w in vault.writes()] == ["DELETE", "PUT"]
 
 
 def test_audit_unknown_type_refused_by_argspec(vault, run):
-    result, _ = run("vault_audit", dict(AUDIT, type="kafka"))
+    result = run("vault_audit", dict(AUDIT, type="kafka"))[0]
     assert result["failed"] is True and "kafka" in result["msg"] and vault.requests == []
