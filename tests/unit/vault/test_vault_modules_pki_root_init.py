@@ -173,3 +173,11 @@ def test_sealed_vault_is_a_clear_error(vault, run):
     assert "Vault is sealed" in result["msg"]
     assert result["msg"].endswith("expected an unsealed, active Vault (see apron.cluster.vault_status; unseal it first)")
     assert vault.writes() == []
+
+
+def test_status_reports_a_sealed_node(vault, run):
+    vault.add("sys-init__read")
+    vault.add("sys-seal-status__read")
+    result = run("vault_status", {"token": None})[0]
+    assert result["changed"] is False and result["sealed"] is True and result["progress"] == 2
+    assert "cluster_name" not in result
