@@ -32,6 +32,7 @@ demo-destroy: venv
 	  echo "demo-destroy: kept the data volumes and .apron/ (CAs, SSH key, state): make demo re-uses them"; \
 	else \
 	  rm -rf .apron/pki .apron/ssh .apron/state .apron/work .apron/logs .apron/status.json; \
+	  rmdir .apron 2>/dev/null || true; \
 	  echo "demo-destroy: removed the containers, the network, the data volumes and .apron/ (CAs, SSH key, state)"; \
 	fi
 
