@@ -18,8 +18,10 @@ venv:
 image: venv
 	scripts/build-base-image.sh
 
+# The change_summary callback prints after the recap whether the run changed anything.
 demo: venv image
-	$(ENV) ansible-playbook -i inventories/local playbooks/demo.yml
+	$(ENV) ANSIBLE_CALLBACKS_ENABLED=apron.cluster.change_summary \
+	  ansible-playbook -i inventories/local playbooks/demo.yml
 
 # Everything the demo made: containers, network, data volumes, the CAs, the SSH key and the
 # state. KEEP_DATA=1 keeps the etcd/vault data volumes and the CAs, keys and state that go with them.
@@ -30,6 +32,7 @@ demo-destroy: venv
 	  echo "demo-destroy: kept the data volumes and .apron/ (CAs, SSH key, state): make demo re-uses them"; \
 	else \
 	  rm -rf .apron/pki .apron/ssh .apron/state .apron/work .apron/logs .apron/status.json; \
+	  rmdir .apron 2>/dev/null || true; \
 	  echo "demo-destroy: removed the containers, the network, the data volumes and .apron/ (CAs, SSH key, state)"; \
 	fi
 
