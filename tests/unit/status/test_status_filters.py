@@ -147,7 +147,7 @@ def test_filters_are_registered():
     from ansible_collections.apron.cluster.plugins.filter.apron_site import FilterModule
 
     filters = FilterModule().filters()
-    assert sorted(filters) == ["failed_hosts", "ssh_config", "stack_order", "status_report", "status_table"]
+    assert sorted(filters) == ["failed_hosts", "model_overrides", "ssh_config", "stack_order", "status_report", "status_table"]
     from ansible.errors import AnsibleFilterError
     with pytest.raises(AnsibleFilterError, match="apron.cluster.status_table: report has no 'hosts'"):
         filters["status_table"]({})
