@@ -335,6 +335,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.apron.cluster.plugins.module_utils import _terraform as tf
 from ansible_collections.apron.cluster.plugins.module_utils import _terraform_config as tfconfig
 from ansible_collections.apron.cluster.plugins.module_utils import _terraform_plan as tfplan
+from ansible_collections.apron.cluster.plugins.module_utils import _terraform_state as tfstate
 from ansible_collections.apron.cluster.plugins.module_utils import _stack_vars as sv
 from ansible_collections.apron.cluster.plugins.module_utils._project import find_project_dir
 
@@ -426,42 +427,17 @@ def backend_from_params(params):
     return btype, config
 
 
-def read_state_outputs(backend, env):
-    """Outputs of a stack's state (dict), or None when the state does not exist (yet)."""
-    config = backend["config"]
-    if backend["type"] == "local":
-        try:
-            with open(config["path"]) as handle:
-                return json.load(handle).get("outputs") or {}
-        except (IOError, OSError):
-            return None
-        except ValueError as exc:
-            raise StackFailure("state file %s is not valid JSON: %s" % (config["path"], exc))
-    boto3 = _boto3()
-    if boto3 is None:
+def read_state_outputs(backend, env, reader=None):
+    """Outputs of a stack's state (dict), None when the state does not exist (yet), "unknown" when an
+    S3 state cannot be read because boto3 is missing. The reader is module_utils/_terraform_state.py."""
+    if backend["type"] != "local" and _boto3() is None:
         return "unknown"
-    kwargs = {"region_name": config.get("region")}
-    env = env or {}
-    for key, arg in (("AWS_ACCESS_KEY_ID", "aws_access_key_id"), ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
-                     ("AWS_SESSION_TOKEN", "aws_session_token"), ("AWS_PROFILE", "profile_name")):
-        if env.get(key):
-            kwargs[arg] = env[key]     # the same credentials terraform gets through the env option
-    if config.get("profile"):
-        kwargs["profile_name"] = config["profile"]
-    session = boto3.session.Session(**kwargs)
-    endpoint = (config.get("endpoints") or {}).get("s3")
-    client = session.client("s3", endpoint_url=endpoint)
+    reader = reader or tfstate.StateReader(env=env)
     try:
-        body = client.get_object(Bucket=config["bucket"], Key=config["key"])["Body"].read()
-    except Exception as exc:  # pylint: disable=broad-except
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-        if code in ("NoSuchKey", "NoSuchBucket", "404"):
-            return None
-        raise StackFailure("cannot read the state s3://%s/%s: %s" % (config["bucket"], config["key"], exc))
-    try:
-        return json.loads(body).get("outputs") or {}
-    except ValueError as exc:
-        raise StackFailure("state s3://%s/%s is not valid JSON: %s" % (config["bucket"], config["key"], exc))
+        state, _reason = reader.read(backend)
+        return tfstate.outputs(state)
+    except tfstate.StateReadError as exc:
+        raise StackFailure(exc.msg)
 
 
 class TerraformStack(object):
@@ -588,8 +564,9 @@ class TerraformStack(object):
     def check_dependencies(self):
         """Earlier stacks whose state has no outputs yet."""
         pending = []
+        reader = tfstate.StateReader(env=self.p["env"])
         for earlier, backend in self.dependencies:
-            outputs = read_state_outputs(backend, self.p["env"])
+            outputs = read_state_outputs(backend, self.p["env"], reader)
             if outputs == "unknown":
                 self.warnings.append("boto3 is missing: cannot check that stack %s has been applied" % earlier)
                 continue
