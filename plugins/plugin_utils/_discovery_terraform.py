@@ -11,7 +11,6 @@ note, not an error. A state that exists but cannot be read or parsed is an error
 """
 from __future__ import annotations
 
-import json
 import os
 
 from ansible_collections.apron.cluster.plugins.module_utils import _stack_vars as sv
