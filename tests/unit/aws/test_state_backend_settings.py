@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """state_backend's settings from the model and its parameter checks (module_utils/_state_backend.py, no AWS)."""
 from __future__ import annotations
 
