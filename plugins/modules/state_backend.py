@@ -40,12 +40,12 @@ attributes:
 options:
   model:
     description:
-      - The cluster model (a file or a directory), as for M(apron.cluster.terraform_stack). With O(cluster), the
+      - "The cluster model (a file or a directory), as for M(apron.cluster.terraform_stack). With O(cluster), the
         settings come from the model, so that playbooks do not derive them
         (C(Environment.spec.state) and C(Provider.spec.amazon) of the cluster's environment): O(bucket),
         O(lock_table), O(kms_key), O(create_kms_key) (true for an alias), O(region), O(endpoint_url), O(profile),
         O(enforce_tls) (false for a plain-HTTP endpoint), O(environment), the role to assume
-        (C(Provider.spec.amazon.roleArn)) and the tag C(apron.io/environment).
+        (C(Provider.spec.amazon.roleArn)) and the tag C(apron.io/environment)."
       - An option given as well must equal the model's value (a different value is an error naming both); an
         option the model leaves empty keeps its explicit value.
       - When the environment keeps its state in the local backend (or its provider is not amazon), the module
