@@ -46,7 +46,7 @@ class StateKey(object):
         after = {"key": name, "exists": True, "rotation": True}
         tags = [{"TagKey": k, "TagValue": str(v)} for k, v in sorted(self.p["tags"].items())]
         created = self.rec.act("create KMS key with rotation and alias %s" % name, self.kms.create_key,
-                           Description="Terraform state of %s" % self.p["bucket"], Tags=tags)
+                               Description="Terraform state of %s" % self.p["bucket"], Tags=tags)
         if created is None:
             return None, set([name]), before, after
         key_id = created["KeyMetadata"]["KeyId"]

@@ -47,9 +47,9 @@ class LockTable(object):
                                  or before.get("range_key")):
             raise StateBackendError(
                 "lock_table %s: key schema %s (%s)%s: expected the single string hash key LockID that Terraform "
-                    "uses; the table cannot be changed in place, choose another name or remove it"
-                    % (name, before["hash_key"], before["hash_key_type"],
-                       " with range key %s" % before["range_key"] if before.get("range_key") else ""))
+                "uses; the table cannot be changed in place, choose another name or remove it"
+                % (name, before["hash_key"], before["hash_key_type"],
+                   " with range key %s" % before["range_key"] if before.get("range_key") else ""))
         after = copy.deepcopy(before)
         if not before["exists"]:
             tags = [{"Key": k, "Value": str(v)} for k, v in sorted(self.p["tags"].items())]
@@ -67,12 +67,12 @@ class LockTable(object):
                      "range_key": None, "billing_mode": "PAY_PER_REQUEST", "point_in_time_recovery": False}
         elif before["billing_mode"] != "PAY_PER_REQUEST":
             self.rec.act("switch lock table %s to PAY_PER_REQUEST" % name, self.ddb.update_table,
-                     TableName=name, BillingMode="PAY_PER_REQUEST")
+                         TableName=name, BillingMode="PAY_PER_REQUEST")
             after["billing_mode"] = "PAY_PER_REQUEST"
         if not after.get("point_in_time_recovery"):
             self.rec.act("enable point-in-time recovery on %s" % name, self.ddb.update_continuous_backups,
-                     TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-                     _retry_codes=("ContinuousBackupsUnavailableException", "ResourceInUseException"))
+                         TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+                         _retry_codes=("ContinuousBackupsUnavailableException", "ResourceInUseException"))
             after["point_in_time_recovery"] = True
         after.pop("arn", None)
         after.pop("status", None)

@@ -121,23 +121,23 @@ class StateBucket(object):
 
         if current.get("public_access_block") != PUBLIC_ACCESS_BLOCK:
             self.rec.act("block all public access", self.s3.put_public_access_block, Bucket=name,
-                     PublicAccessBlockConfiguration=dict(PUBLIC_ACCESS_BLOCK))
+                         PublicAccessBlockConfiguration=dict(PUBLIC_ACCESS_BLOCK))
             after["public_access_block"] = dict(PUBLIC_ACCESS_BLOCK)
         if current.get("ownership") != "BucketOwnerEnforced":
             self.rec.act("enforce bucket owner (BucketOwnerEnforced)", self.s3.put_bucket_ownership_controls, Bucket=name,
-                     OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+                         OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
             after["ownership"] = "BucketOwnerEnforced"
         if current.get("versioning") != "Enabled":
             self.rec.act("enable versioning", self.s3.put_bucket_versioning, Bucket=name,
-                     VersioningConfiguration={"Status": "Enabled"})
+                         VersioningConfiguration={"Status": "Enabled"})
             after["versioning"] = "Enabled"
         enc = current.get("encryption") or {}
         if not (enc.get("algorithm") == "aws:kms" and enc.get("kms_key") in kms_names and enc.get("bucket_key")):
             key = kms_arn or self.p["kms_key"]
+            rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
+                    "BucketKeyEnabled": True}
             self.rec.act("set default encryption SSE-KMS with %s" % self.p["kms_key"], self.s3.put_bucket_encryption,
-                     Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
-                         "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
-                         "BucketKeyEnabled": True}]})
+                         Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
             after["encryption"] = {"algorithm": "aws:kms", "kms_key": key, "bucket_key": True}
         if self.p["enforce_tls"] and not current.get("tls_only_policy"):
             policy = copy.deepcopy(self._policy) or {"Version": "2012-10-17", "Statement": []}
@@ -146,7 +146,7 @@ class StateBucket(object):
                 statements = [statements]
             policy["Statement"] = [s for s in statements if s.get("Sid") != TLS_SID] + [self.tls_statement()]
             self.rec.act("deny non-TLS requests in the bucket policy", self.s3.put_bucket_policy, Bucket=name,
-                     Policy=json.dumps(policy))
+                         Policy=json.dumps(policy))
             after["tls_only_policy"] = True
         return before, after
 
@@ -171,7 +171,7 @@ class StateBucket(object):
             keys = sorted(set(v["Key"] for v in versions))
             raise StateBackendError(
                 "bucket %s: holds %d object version(s) (%s): expected an empty bucket, or force=true to delete "
-                    "the Terraform state it holds" % (self.p["bucket"], len(versions), ", ".join(keys[:5])),
+                "the Terraform state it holds" % (self.p["bucket"], len(versions), ", ".join(keys[:5])),
                 objects=keys)
         if not before["exists"]:
             self._policy = None

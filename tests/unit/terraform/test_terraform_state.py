@@ -80,7 +80,7 @@ def test_s3_state_on_moto(moto_endpoint):
 
 
 def test_s3_unreachable_endpoint_is_a_read_error():
-    reader = tfstate.StateReader(endpoint_url="http://127.0.0.1:9", env={"AWS_ACCESS_KEY_ID": "a",
-                                                                       "AWS_SECRET_ACCESS_KEY": "b"}, retries=0)
+    env = {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
+    reader = tfstate.StateReader(endpoint_url="http://127.0.0.1:9", env=env, retries=0)
     with pytest.raises(tfstate.StateReadError, match="cannot read Terraform state s3://b/k"):
         reader.read({"type": "s3", "config": {"bucket": "b", "key": "k", "region": "eu-west-1"}})
