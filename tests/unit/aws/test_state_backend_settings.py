@@ -39,7 +39,7 @@ def test_unknown_cluster_is_a_domain_error():
 
 
 def test_apply_model_fills_in_and_keeps_equal_options():
-    settings, _ = sb.model_settings(load_model([str(AWS_MODEL)]), "prod")
+    settings = sb.model_settings(load_model([str(AWS_MODEL)]), "prod")[0]
     merged = sb.apply_model(dict(PARAMS, bucket="apron-prod-state", tags={"team": "x"}), settings, "m (cluster prod)")
     assert merged["bucket"] == "apron-prod-state" and merged["lock_table"] == "apron-prod-lock"
     assert merged["tags"] == {"apron.io/environment": "prod", "team": "x"}
@@ -48,7 +48,7 @@ def test_apply_model_fills_in_and_keeps_equal_options():
 
 
 def test_conflicting_explicit_values_name_both():
-    settings, _ = sb.model_settings(load_model([str(AWS_MODEL)]), "prod")
+    settings = sb.model_settings(load_model([str(AWS_MODEL)]), "prod")[0]
     with pytest.raises(sb.StateBackendError) as err:
         sb.apply_model(dict(PARAMS, bucket="other", region="us-east-1"), settings, "m (cluster prod)")
     assert "bucket='other' (option) but the model m (cluster prod) gives 'apron-prod-state'" in err.value.msg
