@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) apron.cluster contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0

@@ -1,10 +1,24 @@
 # Copyright (c) apron.cluster contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0
-"""boto3 helpers shared by the AWS modules: connection options, clients, retries, error handling.
+"""The one AWS access layer of the collection: used by the modules (state_backend, state_lock), by
+terraform_stack's state reader and by the inventory plugin's discovery backends alike.
 
-Modeled on amazon.aws' module_utils (AnsibleAWSModule, AWSRetry, fail_json_aws) but kept small
-and dependency-free so the modules stay Python 3.8 compatible and testable against moto.
+- :func:`make_session`: a boto3 Session from profile / explicit keys / role to assume / region
+  (sessions without explicit keys are cached for the life of the process: an inventory refresh or
+  several sources load botocore's service models once);
+- :func:`make_client`: a client for a service with an endpoint (moto, S3-compatible stores), path-style
+  addressing, and retries: :class:`RetryingClient` (jittered exponential backoff on throttling and
+  transient errors, :func:`call_with_retries`) or botocore's own standard mode for paginators;
+- :func:`translate`: any botocore error -> :class:`AwsError`, the one domain error (message, code,
+  operation), which a module turns into ``fail_json`` in one place (:func:`fail_json_aws`) and a
+  plugin into its own error type.
+
+Modeled on amazon.aws' ``module_utils/botocore.py`` (``boto3_conn``, ``is_boto3_error_code``),
+``module_utils/retries.py`` (``AWSRetry``) and ``plugin_utils/base.py`` (one client factory for
+plugins), but kept small and dependency-free so the modules stay Python 3.8 compatible and
+testable against moto. Module adapters: :func:`aws_argument_spec`, :func:`client`,
+:func:`fail_json_aws`.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -32,6 +46,25 @@ except ImportError:  # pragma: no cover - reported through fail_json
 
     class BotoCoreError(Exception):  # type: ignore[no-redef]
         pass
+
+USER_AGENT = "apron.cluster"
+_SESSIONS = {}
+
+
+class AwsError(Exception):
+    """The domain error of every AWS call: ``msg`` (what failed, and why), ``code`` (the AWS error code
+    or None), ``operation`` (the API operation or None)."""
+
+    def __init__(self, msg, code=None, operation=None, status=None):
+        super(AwsError, self).__init__(msg)
+        self.msg = msg
+        self.code = code or None
+        self.operation = operation
+        self.status = status
+
+    def to_dict(self):
+        return dict(code=self.code, operation=self.operation, message=self.msg)
+
 
 # Error codes that mean "try again later" (throttling) or a transient server-side failure.
 THROTTLING_CODES = frozenset([
@@ -87,6 +120,32 @@ def is_retryable(exc):
     return False
 
 
+def is_error_code(exc, codes):
+    """True when ``exc`` is a ClientError (or an AwsError) whose code is one of ``codes``."""
+    if isinstance(exc, AwsError):
+        return exc.code in codes
+    return isinstance(exc, ClientError) and error_code(exc) in codes
+
+
+def translate(exc, msg=None):
+    """A botocore error (ClientError, BotoCoreError) or a configuration error -> :class:`AwsError`
+    whose message is ``<msg>: <Operation> failed: <Code>: <AWS message>``."""
+    if isinstance(exc, AwsError):
+        if msg and not exc.msg.startswith(msg):
+            return AwsError("%s: %s" % (msg, exc.msg), exc.code, exc.operation, exc.status)
+        return exc
+    code = error_code(exc)
+    operation = getattr(exc, "operation_name", None)
+    parts = [msg] if msg else []
+    if operation:
+        parts.append("%s failed" % operation)
+    if code:
+        parts.append("%s: %s" % (code, (exc.response.get("Error") or {}).get("Message", "")))
+    else:
+        parts.append(str(exc))
+    return AwsError(": ".join(p for p in parts if p), code, operation, error_status(exc))
+
+
 def backoff_delays(tries, base=0.5, cap=20.0, rng=None):
     """'Full jitter' exponential backoff: delay n is uniform in [0, min(cap, base * 2**n)]."""
     rng = rng or random
@@ -138,61 +197,108 @@ class RetryingClient(object):
         return wrapper
 
 
+def require_boto3(what="apron.cluster's AWS access"):
+    """Raise AwsError when boto3/botocore cannot be imported."""
+    if not HAS_BOTO3:
+        raise AwsError("%s requires the Python libraries boto3 and botocore (pip install boto3)" % what)
+
+
 def check_boto3(module):
     if not HAS_BOTO3:
         module.fail_json(msg=missing_required_lib("boto3 and botocore"), exception=BOTO3_IMPORT_ERROR)
 
 
-def session_from_params(params):
-    """A boto3 Session from the connection options (explicit keys > profile > default chain)."""
+def make_session(profile=None, region=None, access_key=None, secret_key=None, session_token=None,
+                 role_arn=None, role_session_name=USER_AGENT, endpoint_url=None, cache=True):
+    """A boto3 Session: explicit keys > profile > the default chain; with ``role_arn`` the role is
+    assumed (STS AssumeRole, at ``endpoint_url`` when given) and the session holds its temporary
+    credentials. Sessions without explicit keys are cached per (profile, region, role). Raises AwsError."""
+    require_boto3()
+    key = None
+    if cache and not access_key:
+        key = (profile or "", region or "", role_arn or "", endpoint_url or "" if role_arn else "")
+        if key in _SESSIONS:
+            return _SESSIONS[key]
     kwargs = {}
-    if params.get("profile"):
-        kwargs["profile_name"] = params["profile"]
-    if params.get("access_key"):
-        kwargs["aws_access_key_id"] = params["access_key"]
-        kwargs["aws_secret_access_key"] = params.get("secret_key")
-        if params.get("session_token"):
-            kwargs["aws_session_token"] = params["session_token"]
-    if params.get("region"):
-        kwargs["region_name"] = params["region"]
-    return boto3.session.Session(**kwargs)
+    if profile:
+        kwargs["profile_name"] = profile
+    if access_key:
+        kwargs["aws_access_key_id"] = access_key
+        kwargs["aws_secret_access_key"] = secret_key
+        if session_token:
+            kwargs["aws_session_token"] = session_token
+    if region:
+        kwargs["region_name"] = region
+    try:
+        session = boto3.session.Session(**kwargs)
+        if role_arn:
+            sts = make_client(session, "sts", endpoint_url=endpoint_url, region=region or session.region_name)
+            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=role_session_name)["Credentials"]
+            session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"],
+                                            aws_secret_access_key=creds["SecretAccessKey"],
+                                            aws_session_token=creds["SessionToken"],
+                                            region_name=region or session.region_name)
+    except (BotoCoreError, ClientError) as exc:
+        what = "profile %r" % profile if profile else "the default credential chain"
+        if role_arn:
+            what += ", role %s" % role_arn
+        raise translate(exc, "AWS session (%s)" % what)
+    if key is not None:
+        _SESSIONS[key] = session
+    return session
+
+
+def make_client(session, service, region=None, endpoint_url=None, validate_certs=True, retries=8,
+                path_style=False, botocore_retries=False, user_agent=USER_AGENT):
+    """A client for ``service``. By default a :class:`RetryingClient` (botocore's own retries off,
+    :func:`call_with_retries` does jittered backoff ``retries`` times); with ``botocore_retries`` the raw
+    client with botocore's standard retry mode (``retries`` attempts), for paginators. Raises AwsError."""
+    require_boto3()
+    region = region or session.region_name
+    if not region:
+        raise AwsError("region: not set: expected the region option or AWS_REGION/AWS_DEFAULT_REGION "
+                       "or a profile with a region")
+    attempts = max(int(retries), 1) if botocore_retries else 1
+    options = dict(retries={"max_attempts": attempts, "mode": "standard"}, user_agent_extra=user_agent)
+    if path_style:
+        options["s3"] = {"addressing_style": "path"}
+    try:
+        raw = session.client(service, region_name=region, endpoint_url=endpoint_url or None,
+                             verify=validate_certs, config=Config(**options))
+    except (BotoCoreError, ClientError, ValueError) as exc:
+        raise translate(exc, "cannot create the %s client" % service)
+    if botocore_retries:
+        return raw
+    return RetryingClient(raw, retries=retries)
+
+
+def session_from_params(params):
+    """A boto3 Session from the module's connection options (explicit keys > profile > default chain)."""
+    return make_session(profile=params.get("profile"), region=params.get("region"),
+                        access_key=params.get("access_key"), secret_key=params.get("secret_key"),
+                        session_token=params.get("session_token"), cache=False)
 
 
 def client(module, service, session=None):
-    """A retrying boto3 client for ``service``; fails the module cleanly on configuration errors."""
+    """A retrying boto3 client for ``service`` from the module's options; fails the module cleanly on
+    configuration errors (the adapter between AnsibleModule and :func:`make_client`)."""
     check_boto3(module)
     params = module.params
     try:
         session = session or session_from_params(params)
-        if not session.region_name:
-            module.fail_json(msg="region: not set: expected the region option or AWS_REGION/AWS_DEFAULT_REGION "
-                                 "or a profile with a region")
-        # botocore's own retries are off: call_with_retries does jittered backoff with the module's count.
-        config = Config(retries={"max_attempts": 1, "mode": "standard"},
-                        user_agent_extra="apron.cluster")
-        raw = session.client(service, endpoint_url=params.get("endpoint_url") or None,
-                             verify=params.get("validate_certs", True), config=config)
-    except (BotoCoreError, ClientError, ValueError) as exc:
-        fail_json_aws(module, exc, msg="cannot create the %s client" % service)
-    return RetryingClient(raw, retries=params.get("retries", 8))
+        return make_client(session, service, endpoint_url=params.get("endpoint_url"),
+                           validate_certs=params.get("validate_certs", True), retries=params.get("retries", 8))
+    except AwsError as exc:
+        fail_json_aws(module, exc)
 
 
 def fail_json_aws(module, exc, msg=None, **result):
-    """The one place turning a botocore error into fail_json: message, operation, error code."""
-    code = error_code(exc)
-    operation = getattr(exc, "operation_name", None)
-    parts = [msg] if msg else []
-    if operation:
-        parts.append("%s failed" % operation)
-    if code:
-        parts.append("%s: %s" % (code, (exc.response.get("Error") or {}).get("Message", "")))
-    else:
-        parts.append(str(exc))
-    result.update(
-        msg=": ".join(p for p in parts if p),
-        error=dict(code=code or None, operation=operation, message=str(exc)),
-        exception=traceback.format_exc(),
-    )
+    """The one place turning an AWS error (AwsError or a botocore error) into fail_json: message,
+    operation, error code."""
+    error = translate(exc, msg)
+    result.update(msg=error.msg, error=error.to_dict(), exception=traceback.format_exc())
+    if not isinstance(exc, AwsError):
+        result["error"]["message"] = str(exc)
     response = getattr(exc, "response", None)
     if response:
         result["response_metadata"] = response.get("ResponseMetadata")

@@ -26,6 +26,7 @@ from ansible_collections.apron.cluster.plugins.module_utils._model_schema import
     PROVIDER_TYPES,
     SCHEMA,
 )
+from ansible_collections.apron.cluster.plugins.module_utils._model_types import Resource
 
 # ======================================================================= formats
 
@@ -322,8 +323,6 @@ class Rejected(object):
 def check_document(file, index, data, lines, line, errors, rejected=None):
     """Schema-check one YAML document; return a Resource (or None when it cannot be one, then a
     :class:`Rejected` is appended to ``rejected``)."""
-    from ansible_collections.apron.cluster.plugins.module_utils._model import Resource
-
     def make(parts, value, expected, ref=None):
         found = None
         probe = tuple(parts)

@@ -11,14 +11,7 @@ is absent).
 """
 from __future__ import annotations
 
-try:
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-    HAS_BOTO3 = True
-except ImportError:
-    HAS_BOTO3 = False
-
+from ansible_collections.apron.cluster.plugins.module_utils import _aws
 from ansible_collections.apron.cluster.plugins.plugin_utils._discovery import (
     Discovery,
     DiscoveryError,
@@ -30,27 +23,18 @@ TAG_PREFIX = "apron.io/"
 MAX_PAGE_SIZE = 1000
 
 
-# A boto3 session loads botocore's service models (the EC2 one is large) once; keep sessions and clients
-# for the life of the controller process (refresh_inventory, several sources). Inventory parsing is
-# single-threaded; boto3 clients are thread-safe anyway.
-_SESSIONS = {}
+# The AWS access layer (module_utils/_aws.py) caches sessions for the life of the controller process
+# (refresh_inventory, several sources): botocore's service models (the EC2 one is large) load once.
 _CLIENTS = {}
 
 
-def _session(profile):
-    key = profile or ""
-    if key not in _SESSIONS:
-        _SESSIONS[key] = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
-    return _SESSIONS[key]
-
-
 def _client(session, region, endpoint_url):
+    """A paginating EC2 client (botocore's standard retry mode, 8 attempts), one per session/region/endpoint."""
     key = (id(session), region, endpoint_url)
     client = _CLIENTS.get(key)
     if client is None or _CLIENTS.get((key, "session")) is not session:
-        config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 8},
-                                        user_agent_extra="apron.cluster-instance_pools")
-        client = session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
+        client = _aws.make_client(session, "ec2", region=region, endpoint_url=endpoint_url, retries=8,
+                                  botocore_retries=True, user_agent="apron.cluster-instance_pools")
         _CLIENTS[key] = client
         _CLIENTS[(key, "session")] = session
     return client
@@ -120,7 +104,7 @@ def instance_record(instance, region):
 def discover(model, regions=None, endpoint_url=None, profile=None, states=("running",), page_size=MAX_PAGE_SIZE,
              session=None):
     """Describe the model's instances in every region; one paginated call per region."""
-    if not HAS_BOTO3:
+    if not _aws.HAS_BOTO3:
         raise DiscoveryError("the aws_ec2 backend requires boto3 and botocore")
     environments = model_environments(model)
     regions = list(regions or model_regions(model))
@@ -137,27 +121,28 @@ def discover(model, regions=None, endpoint_url=None, profile=None, states=("runn
     page_size = max(5, min(int(page_size or MAX_PAGE_SIZE), MAX_PAGE_SIZE))
     try:
         if session is None:
-            session = _session(profile)
-    except botocore.exceptions.BotoCoreError as exc:
-        raise DiscoveryError("AWS session (profile %r): %s" % (profile, exc))
+            session = _aws.make_session(profile=profile)
+    except _aws.AwsError as exc:
+        raise DiscoveryError(exc.msg)
     filters = [{"Name": "tag:" + TAG_PREFIX + "environment", "Values": environments}]
     if states:
         filters.append({"Name": "instance-state-name", "Values": list(states)})
     found = []
     pages = 0
     for region in regions:
-        client = _client(session, region, endpoint_url)
-        paginator = client.get_paginator("describe_instances")
         try:
+            paginator = _client(session, region, endpoint_url).get_paginator("describe_instances")
             for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": page_size}):
                 pages += 1
                 for reservation in page.get("Reservations") or ():
                     for instance in reservation.get("Instances") or ():
                         found.append(instance_record(instance, region))
-        except botocore.exceptions.ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise DiscoveryError("DescribeInstances in %s failed: %s: %s"
-                                 % (region, error.get("Code"), error.get("Message")))
-        except botocore.exceptions.BotoCoreError as exc:
+        except _aws.AwsError as exc:
+            raise DiscoveryError("DescribeInstances in %s failed: %s" % (region, exc.msg))
+        except (_aws.ClientError, _aws.BotoCoreError) as exc:
+            error = _aws.translate(exc)
+            if error.code:
+                raise DiscoveryError("DescribeInstances in %s failed: %s: %s" % (
+                    region, error.code, (exc.response.get("Error") or {}).get("Message")))
             raise DiscoveryError("DescribeInstances in %s failed: %s" % (region, exc))
     return Discovery("aws_ec2", found, [], [], {"calls": pages, "pages": pages, "regions": len(regions)}, query)

@@ -11,22 +11,13 @@ note, not an error. A state that exists but cannot be read or parsed is an error
 """
 from __future__ import annotations
 
-import json
 import os
 
-try:
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-    HAS_BOTO3 = True
-except ImportError:
-    HAS_BOTO3 = False
-
 from ansible_collections.apron.cluster.plugins.module_utils import _stack_vars as sv
+from ansible_collections.apron.cluster.plugins.module_utils import _terraform_state as tfstate
 from ansible_collections.apron.cluster.plugins.plugin_utils._discovery import Discovery, DiscoveryError, record
 
 INSTANCE_STACKS = ("tools", "vault", "kubernetes")
-_MISSING_S3 = ("NoSuchKey", "NoSuchBucket", "404", "NotFound")
 
 
 def _stack_locations(model, base_dir, state_dir=None, state_bucket=None, state_region=None):
@@ -90,56 +81,6 @@ def _instances_of(state, where):
     return out
 
 
-def _read_local(path):
-    """The parsed state at ``path`` or None when there is none."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        return None
-    except (IOError, OSError) as exc:
-        raise DiscoveryError("cannot read Terraform state %s: %s" % (path, exc))
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DiscoveryError("Terraform state %s is not valid JSON: %s" % (path, exc))
-
-
-class _S3(object):
-    def __init__(self, profile, endpoint_url):
-        if not HAS_BOTO3:
-            raise DiscoveryError("the terraform backend with S3 state requires boto3 and botocore")
-        self.session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
-        self.endpoint_url = endpoint_url
-        self.clients = {}
-        self.calls = 0
-
-    def get(self, bucket, key, region):
-        client = self.clients.get(region)
-        if client is None:
-            config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5},
-                                            s3={"addressing_style": "path"} if self.endpoint_url else None)
-            client = self.clients[region] = self.session.client(
-                "s3", region_name=region, endpoint_url=self.endpoint_url, config=config)
-        where = "s3://%s/%s" % (bucket, key)
-        self.calls += 1
-        try:
-            body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except botocore.exceptions.ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code"))
-            if code in _MISSING_S3:
-                return None, code
-            raise DiscoveryError("cannot read Terraform state %s: %s" % (where, exc))
-        except botocore.exceptions.BotoCoreError as exc:
-            raise DiscoveryError("cannot read Terraform state %s: %s" % (where, exc))
-        try:
-            return json.loads(body.decode("utf-8")), None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DiscoveryError("Terraform state %s is not valid JSON: %s" % (where, exc))
-
-
 def _scaling_groups_of(state):
     """``outputs.instance_pools.value`` (amazon kubernetes stack) -> {pool: asg_name}: pools whose
     instances an auto scaling group launches, which Terraform's state does not list."""
@@ -158,25 +99,21 @@ def discover(model, base_dir, state_dir=None, state_bucket=None, state_region=No
     notes = []
     unapplied = []
     untracked = {}
-    s3 = None
+    reader = None
     reads = 0
     for env, owner, stack, declared, backend in _stack_locations(model, base_dir, state_dir, state_bucket,
                                                                  state_region):
-        config = backend["config"]
-        if backend["type"] == "local":
-            where = config["path"]
-            state = _read_local(where)
-            reason = "no state file"
-        else:
-            if s3 is None:
-                provider = model.provider_of(env)
-                settings = (provider.effective.get("amazon") or {}) if provider is not None else {}
-                state_cfg = env.effective.get("state") or {}
-                s3 = _S3(profile or settings.get("profile"),
-                         endpoint_url or state_cfg.get("endpointURL") or settings.get("endpointURL"))
-            where = "s3://%s/%s" % (config["bucket"], config["key"])
-            state, code = s3.get(config["bucket"], config["key"], config.get("region") or "us-east-1")
-            reason = "no object (%s)" % code
+        if reader is None and backend["type"] == "s3":
+            provider = model.provider_of(env)
+            settings = (provider.effective.get("amazon") or {}) if provider is not None else {}
+            state_cfg = env.effective.get("state") or {}
+            reader = tfstate.StateReader(profile or settings.get("profile"),
+                                         endpoint_url or state_cfg.get("endpointURL") or settings.get("endpointURL"))
+        where = tfstate.location(backend)
+        try:
+            state, reason = (reader or tfstate.StateReader()).read(backend)
+        except tfstate.StateReadError as exc:
+            raise DiscoveryError(exc.msg)
         reads += 1
         label = "%s/%s/%s" % (env.name, owner, stack)
         if state is None:
@@ -200,7 +137,7 @@ def discover(model, base_dir, state_dir=None, state_bucket=None, state_region=No
                 notes.append("stack %s has no 'instances' output (%s)" % (label, where))
             continue
         found.extend(records)
-    stats = {"state_reads": reads, "s3_calls": s3.calls if s3 is not None else 0}
+    stats = {"state_reads": reads, "s3_calls": reader.s3_calls if reader is not None else 0}
     query = {"backend": "terraform", "state_dir": state_dir, "state_bucket": state_bucket,
              "clusters": sorted(model.clusters)}
     return Discovery("terraform", found, notes, unapplied, stats, query, untracked)

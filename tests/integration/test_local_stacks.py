@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The local provider's five stacks with real terraform and real podman systemd containers.
 
 The tfvars come from the example model (inventories/local/model) through ``_stack_vars``, renamed

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """terraform_stack on the s3 backend against a real moto server (S3 + DynamoDB locking over HTTP)."""
 from __future__ import annotations
 

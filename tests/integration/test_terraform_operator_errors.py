@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Errors an operator can act on, with real terraform: init errors, backend mismatch, default work dir, state modes."""
 from __future__ import annotations
 

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Planted secrets never leave terraform_stack: not in any result, diff, message, log record or loose file.
 
 Real terraform on the provider-free ``secrets`` fixture stack, whose sensitive variables flow into

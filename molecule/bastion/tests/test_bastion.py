@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Testinfra checks for apron.cluster.bastion.
 
 The SSH tests are real logins from the test host (the Molecule controller) to the bastion's

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Testinfra checks for the etcd-scale scenario: the clusters grew from 3 to 5 members and rolled
 an upgrade (Debian's etcd 3.4.23 -> the pinned release 3.5.1 from an offline artifacts directory)
 and a settings change through the members while the writer (files/apron-writer, started by

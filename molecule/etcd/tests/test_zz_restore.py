@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The documented restore procedure (playbooks/etcd-restore.yml), end to end, on `overlay`.
 
 Runs last (file name). First a restore that fails after the members were stopped (one member

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Testinfra checks for apron.cluster.pki (local_ca backend).
 
 What is checked is what a consumer relies on: each key was made on its host and matches its

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """apron.cluster.artifact_manifest as a real process (AnsibleModule reading its JSON args), and
 playbooks/artifacts.yml through ansible-playbook on the local example model."""
 from __future__ import annotations

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The release manifest and the artifact planner: supported minors are one list, every pinned
 checksum is a published one with its source, and bad input names the field to fix."""
 from __future__ import annotations

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The flag and config-field references: what upstream documents passes, a removed or
 misspelt flag or field fails with a message naming it, the reference and a likely fix."""
 from __future__ import annotations

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The retry/backoff and error helpers of plugins/module_utils/_aws.py (no network)."""
 from __future__ import annotations
 

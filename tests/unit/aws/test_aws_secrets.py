@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The AWS modules never show their credentials: planted secret_key/session_token values are in no result,
 no output of ``ansible -vvv``, no captured syslog/journal record (real modules against the moto server)."""
 from __future__ import annotations

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The backend state_backend prepares really serves Terraform's s3 backend (real terraform, moto over HTTP).
 
 The stack is provider-free (terraform_data), so nothing has to be downloaded.

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """playbooks/infrastructure.yml prepares the s3 state backend of an amazon environment before any stack.
 
 The example production model (inventories/aws-example/single) is pointed at the moto server; the

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """apron.cluster.podman_pipelined against a real podman container (the base image).
 
 Skips without podman or the base image (``make image``).

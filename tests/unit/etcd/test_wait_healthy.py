@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """roles/etcd/templates/apron-etcd-wait-healthy.j2: the health gate's counting rules.
 
 The script is rendered with a stand-in for apron-etcdctl that answers from a list of scripted

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the inventory plugin tests: sources in temporary directories, the plugin
 driven through Ansible's real plugin loader / InventoryData / DataLoader / InventoryManager."""
 from __future__ import annotations

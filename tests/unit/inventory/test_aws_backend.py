@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """instance_pools with backend aws_ec2 against a real moto server over HTTP.
 
 The large fleet (1,058 running instances in two regions) is built once per module on a moto server of

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The jump settings work with a real sshd: a bastion container publishing SSH on a loopback port and
 a target container reachable only from the podman network, both with a non-default identity file.
 

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """instance_pools: backend static, multi-cluster environments (hub bastion), the repository's example
 inventories through ansible-inventory, and the plugin documentation."""
 from __future__ import annotations

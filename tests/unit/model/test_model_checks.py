@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The checks behind the model's formats (Kubernetes label/taint rules, host addresses), open-to-the-
 internet CIDRs with their acknowledgement, warnings (empty file) and values printed as YAML."""
 from __future__ import annotations

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """One mistake, one root error: what follows from it is marked (``follows``) and listed after it,
 never blamed on another resource; a value compared against a built-in default says so."""
 from __future__ import annotations

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """The cluster_model module's logic with a stand-in for AnsibleModule (the real run is in test_model_playbook)."""
 from __future__ import annotations
 

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """apron.cluster.pki_certificate_plan: the reasons to (re)issue, on real keys and certificates.
 
 The certificates are made here with `cryptography` the way the pki role makes them (a CA, a

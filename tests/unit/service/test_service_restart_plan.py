@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """apron.cluster.service_restart_plan: when a running service owes a restart, and why.
 
 The rules (module_utils/_service_restart.py) are pure functions over `systemctl show` output and

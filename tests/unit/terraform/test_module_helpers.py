@@ -1,11 +1,14 @@
-"""Pure helpers of the terraform_stack module: backend option handling, base dir discovery, state outputs."""
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+"""Pure helpers of terraform_stack (module_utils/_terraform_stack_config.py): backend option handling, base dir discovery, state outputs."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from ansible_collections.apron.cluster.plugins.modules import terraform_stack as mod
+from ansible_collections.apron.cluster.plugins.module_utils import _terraform_stack_config as mod
 
 
 def test_local_backend_gets_a_workspace_dir_next_to_the_state(tmp_path):

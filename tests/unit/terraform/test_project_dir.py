@@ -1,9 +1,12 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """module_utils/_project.py: the one project-directory lookup of the modules and the inventory plugin."""
 from __future__ import annotations
 
 from ansible_collections.apron.cluster.plugins.inventory import instance_pools
 from ansible_collections.apron.cluster.plugins.module_utils._project import find_project_dir
-from ansible_collections.apron.cluster.plugins.modules import terraform_stack
+from ansible_collections.apron.cluster.plugins.module_utils import _terraform_stack_config as terraform_stack
 
 
 def test_nearest_marker_wins_and_files_start_from_their_directory(tmp_path, monkeypatch):

@@ -1,3 +1,6 @@
+# Copyright (c) apron.cluster contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
 """Redaction of sensitive variable values (pure functions of _terraform_plan) on real plan JSON shapes."""
 from __future__ import annotations
 
