@@ -10,7 +10,6 @@ VAULT_BINARY names a real one on the test host (it is copied in and the unit sta
 import os
 import re
 import subprocess
-import tempfile
 
 import hcl2
 import pytest
