@@ -135,7 +135,7 @@ def test_1_cluster_from_nothing(project):
                            "/var/lib/apron/etcd/k8s-main"], capture_output=True, text=True, check=False)
     assert data.stdout.strip() == "/var/lib/apron/etcd", data
     assert sorted(p.name for p in (project.root / ".apron" / "pki" / NAME).iterdir()) == [
-        "etcd-k8s-events", "etcd-k8s-main", "etcd-overlay"]
+        "etcd-k8s", "etcd-overlay"]
 
 
 def test_2_second_run_changes_nothing(project):
