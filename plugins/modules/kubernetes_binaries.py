@@ -33,8 +33,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One line per binary, C(<name>: absent) or C(<name>: sha256:<old> <mode> <owner>:<group>) before, and
-        C(<name>: sha256:<new> 0755 root:root (Kubernetes <version>)) after.
+      - "One line per binary: before C(<name>: absent) or C(<name>: sha256:<old> <mode> <owner>:<group>), after
+        C(<name>: sha256:<new> 0755 root:root (Kubernetes <version>))."
   idempotent:
     support: full
 options:
