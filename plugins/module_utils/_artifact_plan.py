@@ -412,3 +412,47 @@ def binaries_outcome(wanted, missing, mode, version, arch, bin_dir):
     msg = ("staged without: %s (kubernetes_mode=stage: configured, not started; missing %s). To start them, %s, "
            "then run with kubernetes_mode=start." % (", ".join(missing), paths, supply))
     return {"missing": missing, "failed": False, "msg": msg}
+
+
+def _installed_text(stat):
+    if not stat or not stat.get("exists"):
+        return "absent"
+    if not stat.get("isreg") or stat.get("islnk"):
+        return "not a regular file"
+    return "sha256:%s %s %s:%s" % (stat.get("checksum"), stat.get("mode"), stat.get("pw_name", stat.get("uid")),
+                                   stat.get("gr_name", stat.get("gid")))
+
+
+def binary_changes(binaries, current, version):
+    """Per wanted binary what installing it does on one host, from its ``stat`` (sha256 checksum).
+
+    ``binaries``: {name: {"sha256": hex, ...}} (unpacked on the controller); ``current``: {name: stat
+    result}. Returns [{name, action, before, after}] in the order of ``binaries``; action is
+    ``install`` (absent), ``replace`` (other content, e.g. another version), ``fix`` (same content,
+    other owner or mode) or ``keep``.
+    """
+    changes = []
+    for name, wanted in binaries.items():
+        stat = current.get(name) or {}
+        after = "sha256:%s 0755 root:root (Kubernetes %s)" % (wanted["sha256"], version)
+        if not stat.get("exists"):
+            action = "install"
+        elif not stat.get("isreg") or stat.get("islnk") or stat.get("checksum") != wanted["sha256"]:
+            action = "replace"
+        elif stat.get("mode") != "0755" or stat.get("uid") != 0 or stat.get("gid") != 0:
+            action = "fix"
+        else:
+            action = "keep"
+        before = after if action == "keep" else _installed_text(stat)
+        changes.append({"name": name, "action": action, "before": before, "after": after})
+    return changes
+
+
+def binary_changes_diff(changes, bin_dir):
+    """The --diff of an install: one line per binary, before and after."""
+    return {
+        "before_header": "%s (Kubernetes binaries)" % bin_dir,
+        "after_header": "%s (Kubernetes binaries)" % bin_dir,
+        "before": "".join("%s: %s\n" % (c["name"], c["before"]) for c in changes),
+        "after": "".join("%s: %s\n" % (c["name"], c["after"]) for c in changes),
+    }

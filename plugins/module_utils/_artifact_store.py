@@ -13,11 +13,13 @@ binds them to the tarball's checksum. Everything is verified again on every run.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import tarfile
 import tempfile
+import zlib
 
 from ansible_collections.apron.cluster.plugins.module_utils._artifact_plan import ArtifactPlanError
 
@@ -125,6 +127,29 @@ def unpacked_dir(tarball_path, entry):
     return os.path.join(os.path.dirname(tarball_path), "bin-%s-linux-%s" % (entry["kind"], entry["arch"]))
 
 
+def _unpack(tarball_path, wanted_members, directory):
+    """{name: sha256 hex} of the members in ``wanted_members`` ({member: name}) written into ``directory``."""
+    found = {}
+    with tarfile.open(tarball_path, "r:gz") as archive:
+        for info in archive:
+            name = wanted_members.get(info.name)
+            if name is None:
+                continue
+            if not info.isfile():
+                raise ArtifactPlanError("%s: member %s is not a regular file" % (tarball_path, info.name))
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".unpack-")
+            digest = hashlib.sha256()
+            source = archive.extractfile(info)
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in iter(lambda: source.read(CHUNK), b""):
+                    digest.update(chunk)
+                    handle.write(chunk)
+            os.chmod(tmp, 0o755)
+            os.rename(tmp, os.path.join(directory, name))
+            found[name] = digest.hexdigest()
+    return found
+
+
 def unpack_members(tarball_path, checksum, members, directory):
     """Unpack ``members`` ({name: member path}) of the verified tarball into ``directory`` (0755 each).
 
@@ -145,25 +170,11 @@ def unpack_members(tarball_path, checksum, members, directory):
     if not todo:
         return result, False
     os.makedirs(directory, 0o755, exist_ok=True)
-    wanted_members = dict((member, name) for name, member in todo.items())
-    found = {}
-    with tarfile.open(tarball_path, "r:gz") as archive:
-        for info in archive:
-            name = wanted_members.get(info.name)
-            if name is None:
-                continue
-            if not info.isfile():
-                raise ArtifactPlanError("%s: member %s is not a regular file" % (tarball_path, info.name))
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".unpack-")
-            digest = hashlib.sha256()
-            source = archive.extractfile(info)
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in iter(lambda: source.read(CHUNK), b""):
-                    digest.update(chunk)
-                    handle.write(chunk)
-            os.chmod(tmp, 0o755)
-            os.rename(tmp, os.path.join(directory, name))
-            found[name] = digest.hexdigest()
+    try:
+        found = _unpack(tarball_path, dict((member, name) for name, member in todo.items()), directory)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ArtifactPlanError("cannot unpack %s (verified against its checksum, but not a readable gzip tarball): %s" % (
+            tarball_path, exc))
     absent = sorted(set(todo) - set(found))
     if absent:
         raise ArtifactPlanError("%s does not contain %s (expected the upstream layout kubernetes/<kind>/bin/<name>)" % (

@@ -17,8 +17,8 @@ description:
     file in O(bin_dir).
   - With O(mode=start) and anything missing it fails, naming each missing file and the three ways to supply
     it (C(kubernetes_artifacts_source) C(url), C(offline) with C(kubernetes_artifacts_dir), C(preinstalled)).
-  - With O(mode=stage) it does not fail and warns C(staged without: <names>) with the same advice; the
-    callers then configure everything and start nothing that needs those binaries. Never silent.
+  - "With O(mode=stage) it does not fail and warns C(staged without: <names>) with the same advice; the
+    callers then configure everything and start nothing that needs those binaries. Never silent."
 author:
   - apron.cluster contributors (@apron-io)
 extends_documentation_fragment:
