@@ -142,50 +142,53 @@ def _merge(items, key, entry, cluster, roles):
 
 
 def _kubernetes_files(version, minor, arch, roles, overrides):
+    kinds = ["server"] if "master" in roles else []
+    if "worker" in roles:
+        kinds.append("node")
+    return [_kubernetes_file(version, minor, arch, kind, overrides) for kind in kinds]
+
+
+def _kubernetes_file(version, minor, arch, kind, overrides, field_prefix="overrides"):
+    """The entry of one Kubernetes tarball (``kind`` server or node); ``field_prefix`` names the
+    variable that holds the overrides in the messages (``overrides`` of the module, or a role variable)."""
     release = R.KUBERNETES[minor]
     pinned = release["version"] == version
     user = _override(overrides, "kubernetes-%s" % version)
     user_sums = user.get("checksums") or {}
     if not isinstance(user_sums, dict):
-        raise ArtifactPlanError("overrides.kubernetes-%s.checksums: expected a dict like {server-%s: sha512:...}, got %r" % (
-            version, arch, user_sums))
-    kinds = ["server"] if "master" in roles else []
-    if "worker" in roles:
-        kinds.append("node")
-    files = []
-    for kind in kinds:
-        filename = "kubernetes-%s-linux-%s.tar.gz" % (kind, arch)
-        entry = {
-            "name": "kubernetes-%s" % kind,
-            "type": "file",
-            "version": version,
-            "arch": arch,
-            "filename": filename,
-            "url": "%s/%s" % (R.K8S_BASE_URL.format(version=version), filename),
-            "components": list(R.K8S_TARBALL_BINARIES[kind]),
-            "source": R.SOURCES[release["source"]]["read"] if pinned else None,
-        }
-        published = release["tarballs"].get(kind, {}).get(arch) if pinned else None
-        user_sum = user_sums.get("%s-%s" % (kind, arch))
-        field = "overrides.kubernetes-%s.checksums.%s-%s" % (version, kind, arch)
-        if user_sum is not None:
-            entry["checksum"] = normalize_checksum(user_sum, release["algorithm"], field)
-            entry["checksum_status"] = USER_SUPPLIED
-            entry["checksum_field"] = field
-        elif published:
-            entry["checksum"] = "%s:%s" % (release["algorithm"], published)
-            entry["checksum_status"] = PUBLISHED
+        raise ArtifactPlanError("%s.kubernetes-%s.checksums: expected a dict like {server-%s: sha512:...}, got %r" % (
+            field_prefix, version, arch, user_sums))
+    filename = "kubernetes-%s-linux-%s.tar.gz" % (kind, arch)
+    entry = {
+        "name": "kubernetes-%s" % kind,
+        "type": "file",
+        "version": version,
+        "arch": arch,
+        "filename": filename,
+        "url": "%s/%s" % (R.K8S_BASE_URL.format(version=version), filename),
+        "components": list(R.K8S_TARBALL_BINARIES[kind]),
+        "source": R.SOURCES[release["source"]]["read"] if pinned else None,
+    }
+    published = release["tarballs"].get(kind, {}).get(arch) if pinned else None
+    user_sum = user_sums.get("%s-%s" % (kind, arch))
+    field = "%s.kubernetes-%s.checksums.%s-%s" % (field_prefix, version, kind, arch)
+    if user_sum is not None:
+        entry["checksum"] = normalize_checksum(user_sum, release["algorithm"], field)
+        entry["checksum_status"] = USER_SUPPLIED
+        entry["checksum_field"] = field
+    elif published:
+        entry["checksum"] = "%s:%s" % (release["algorithm"], published)
+        entry["checksum_status"] = PUBLISHED
+    else:
+        entry["checksum"] = None
+        entry["checksum_status"] = NO_PUBLISHED_CHECKSUM
+        entry["checksum_field"] = field
+        if not pinned:
+            entry["reason"] = ("Kubernetes %s is not the pinned 1.%d release (%s) of the release manifest, so no "
+                               "published checksum is recorded for it" % (version, minor, release["version"]))
         else:
-            entry["checksum"] = None
-            entry["checksum_status"] = NO_PUBLISHED_CHECKSUM
-            entry["checksum_field"] = field
-            if not pinned:
-                entry["reason"] = ("Kubernetes %s is not the pinned 1.%d release (%s) of the release manifest, so no "
-                                   "published checksum is recorded for it" % (version, minor, release["version"]))
-            else:
-                entry["reason"] = release.get("checksum_note") or "the manifest records no %s checksum for %s" % (arch, filename)
-        files.append(entry)
-    return files
+            entry["reason"] = release.get("checksum_note") or "the manifest records no %s checksum for %s" % (arch, filename)
+    return entry
 
 
 def _tool_file(name, minor, arch, overrides):
@@ -320,3 +323,92 @@ def url_list(plan):
     lines = [e["url"] for e in plan["files"] if e.get("url")]
     lines.extend(e["image"] for e in plan["images"] if e.get("image"))
     return lines
+
+
+# --- installing Kubernetes binaries (roles/kubernetes_common/tasks/binaries.yml) ----------------
+# The sources a role can install the binaries from, and how each is supplied (the refusals and
+# the stage-mode notice name all three).
+BINARY_SOURCES = ("url", "offline", "preinstalled")
+# Smallest first: the node tarball (~ 1/4 of the server tarball) when it carries every wanted binary.
+TARBALL_KINDS_BY_SIZE = ("node", "server")
+TARBALL_MEMBER = "kubernetes/{kind}/bin/{name}"
+
+
+def how_to_supply(version, arch, bin_dir):
+    """The three ways to supply the Kubernetes binaries (for refusals and the stage-mode notice)."""
+    node = "kubernetes-node-linux-%s.tar.gz" % arch
+    return ("supply them one of three ways: kubernetes_artifacts_source=url (downloads %s/%s on the controller, "
+            "needs internet); kubernetes_artifacts_source=offline with kubernetes_artifacts_dir holding %s "
+            "(or the server tarball), see docs/artifacts.md; or kubernetes_artifacts_source=preinstalled with the "
+            "binaries already executable in %s on the host (e.g. baked into the image)" % (
+                R.K8S_BASE_URL.format(version=version), node,
+                OFFLINE_LAYOUT["file"].format(name="kubernetes", version=version, filename=node), bin_dir))
+
+
+def check_wanted(wanted, field="kubernetes_binaries_wanted"):
+    """The wanted binary names, deduplicated in order; refuses an empty list or an unknown name."""
+    if not isinstance(wanted, (list, tuple)) or not wanted:
+        raise ArtifactPlanError("%s: expected a non-empty list of binaries from %s, got %r" % (
+            field, ", ".join(R.K8S_COMPONENTS), wanted))
+    unknown = [name for name in wanted if name not in R.K8S_COMPONENTS]
+    if unknown:
+        raise ArtifactPlanError("%s: %s not a Kubernetes binary of the upstream tarballs (expected names from %s)" % (
+            field, ", ".join(repr(n) for n in unknown), ", ".join(R.K8S_COMPONENTS)))
+    result = []
+    for name in wanted:
+        if name not in result:
+            result.append(name)
+    return result
+
+
+def kubernetes_binaries_tarball(version, arch, wanted, overrides=None, version_field="kubernetes_version",
+                                overrides_field="kubernetes_artifact_overrides"):
+    """The one upstream tarball to install ``wanted`` from: the smallest that carries every name.
+
+    Returns the tarball's plan entry (url, filename, checksum, checksum_status, offline_path, ...)
+    plus ``kind`` and ``members`` ({binary: member path in the tarball}). Refuses (ArtifactPlanError
+    naming the variable) an unsupported version, an unknown arch or binary, and a tarball without a
+    checksum (published in the manifest or supplied in ``overrides``).
+    """
+    if arch not in R.ARCHES:
+        raise ArtifactPlanError("kubernetes_arch: %r is not supported (expected one of %s)" % (
+            arch, ", ".join(R.ARCHES)))
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ArtifactPlanError("%s: expected a dict keyed by artifact name, got %r" % (overrides_field, overrides))
+    minor = check_kubernetes_version(version, version_field)
+    names = check_wanted(wanted)
+    kind = next(k for k in TARBALL_KINDS_BY_SIZE if set(names) <= set(R.K8S_TARBALL_BINARIES[k]))
+    entry = _kubernetes_file(version, minor, arch, kind, overrides, field_prefix=overrides_field)
+    if entry["checksum"] is None:
+        raise ArtifactPlanError("refusing to install %s from %s (Kubernetes %s) without a checksum (%s): %s. Set %s "
+                                "to the sha512 the upstream CHANGELOG-1.%d.md publishes for it." % (
+                                    ", ".join(names), entry["filename"], version, NO_PUBLISHED_CHECKSUM,
+                                    entry["reason"], entry["checksum_field"], minor))
+    entry["kind"] = kind
+    entry["offline_path"] = offline_path(entry)
+    entry["members"] = dict((name, TARBALL_MEMBER.format(kind=kind, name=name)) for name in names)
+    return entry
+
+
+def binaries_outcome(wanted, missing, mode, version, arch, bin_dir):
+    """What a run ends with when ``missing`` of ``wanted`` are not installed.
+
+    Returns {"missing": [...], "failed": bool, "msg": str or None}. ``start`` with anything missing
+    is a refusal naming each file and how to supply it; ``stage`` reports what was staged without.
+    Nothing missing: no message. Never silent when something is missing.
+    """
+    if mode not in ("start", "stage"):
+        raise ArtifactPlanError("kubernetes_mode: %r is not start or stage" % (mode,))
+    missing = [name for name in wanted if name in set(missing)]
+    if not missing:
+        return {"missing": [], "failed": False, "msg": None}
+    paths = ", ".join("%s/%s" % (bin_dir.rstrip("/") or "", name) for name in missing)
+    supply = how_to_supply(version, arch, bin_dir)
+    if mode == "start":
+        msg = ("kubernetes_mode=start needs the Kubernetes %s binaries, and these are missing (not executable): %s. "
+               "%s. Or set kubernetes_mode=stage to install and configure everything without starting them." % (
+                   version, paths, supply[0].upper() + supply[1:]))
+        return {"missing": missing, "failed": True, "msg": msg}
+    msg = ("staged without: %s (kubernetes_mode=stage: configured, not started; missing %s). To start them, %s, "
+           "then run with kubernetes_mode=start." % (", ".join(missing), paths, supply))
+    return {"missing": missing, "failed": False, "msg": msg}
