@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0
 """Filters of the Kubernetes roles (apron.cluster.worker, apron.cluster.master and
-apron.cluster.kubernetes_common); the logic lives in module_utils/_kubernetes_node.py."""
+apron.cluster.kubernetes); the logic lives in module_utils/_kubernetes_node.py."""
 
 from __future__ import annotations
 

@@ -325,7 +325,7 @@ def url_list(plan):
     return lines
 
 
-# --- installing Kubernetes binaries (roles/kubernetes_common/tasks/binaries.yml) ----------------
+# --- installing Kubernetes binaries (roles/kubernetes/tasks/binaries.yml) ----------------
 # The sources a role can install the binaries from, and how each is supplied (the refusals and
 # the stage-mode notice name all three).
 BINARY_SOURCES = ("url", "offline", "preinstalled")

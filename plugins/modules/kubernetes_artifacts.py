@@ -13,7 +13,7 @@ short_description: Verify a pinned Kubernetes release tarball on the controller 
 version_added: 0.1.0
 description:
   - Run on the controller (C(delegate_to=localhost), C(run_once)) before anything is copied to a host;
-    the C(binaries) entry point of the C(apron.cluster.kubernetes_common) role does.
+    the C(binaries) entry point of the C(apron.cluster.kubernetes) role does.
   - Chooses, from the collection's release manifest, the smallest upstream tarball that carries every
     binary of O(wanted) (C(kubernetes-node-linux-<arch>.tar.gz) for C(kubelet), C(kube-proxy), C(kubectl);
     C(kubernetes-server-linux-<arch>.tar.gz) otherwise) and its checksum (published, or from O(overrides)).
@@ -223,9 +223,9 @@ def main():
     try:
         result = KubernetesArtifacts(module).run()
     except ArtifactPlanError as exc:
-        module.fail_json(msg="apron.cluster.kubernetes_common: %s" % exc)
+        module.fail_json(msg="apron.cluster.kubernetes: %s" % exc)
     except (IOError, OSError) as exc:
-        module.fail_json(msg="apron.cluster.kubernetes_common: kubernetes_artifacts_cache_dir: cannot use the cache "
+        module.fail_json(msg="apron.cluster.kubernetes: kubernetes_artifacts_cache_dir: cannot use the cache "
                              "%s: %s" % (module.params["cache_dir"] or default_cache_dir(), exc))
     module.exit_json(**result)
 

@@ -12,7 +12,7 @@ module: kubernetes_binaries_status
 short_description: Which wanted Kubernetes binaries a host lacks, and what that means for start or stage mode
 version_added: 0.1.0
 description:
-  - Runs on the host after the C(binaries) entry point of C(apron.cluster.kubernetes_common) installed what it
+  - Runs on the host after the C(binaries) entry point of C(apron.cluster.kubernetes) installed what it
     could. Sets the fact C(kubernetes_binaries_missing), the names of O(wanted) that are not an executable
     file in O(bin_dir).
   - With O(mode=start) and anything missing it fails, naming each missing file and the three ways to supply
@@ -131,11 +131,11 @@ def main():
         outcome = binaries_outcome(params["wanted"], missing, params["mode"], params["version"], params["arch"],
                                    params["bin_dir"])
     except ArtifactPlanError as exc:
-        module.fail_json(msg="apron.cluster.kubernetes_common: %s" % exc)
+        module.fail_json(msg="apron.cluster.kubernetes: %s" % exc)
     result = {"changed": False, "missing": outcome["missing"],
               "ansible_facts": {"kubernetes_binaries_missing": outcome["missing"]}}
     if outcome["failed"]:
-        module.fail_json(msg="apron.cluster.kubernetes_common: %s" % outcome["msg"], **result)
+        module.fail_json(msg="apron.cluster.kubernetes: %s" % outcome["msg"], **result)
     if outcome["msg"]:
         result["msg"] = outcome["msg"]
         module.warn(outcome["msg"])

@@ -1,4 +1,4 @@
-"""The `binaries` entry point of apron.cluster.kubernetes_common through ansible-playbook against
+"""The `binaries` entry point of apron.cluster.kubernetes through ansible-playbook against
 localhost (connection local, a temporary kubernetes_bin_dir and controller cache).
 
 Every refusal changes nothing (the bin dir is not even created). No tarball here carries anything
@@ -35,7 +35,7 @@ PLAY = """
   tasks:
     - name: Install the Kubernetes binaries
       ansible.builtin.include_role:
-        name: apron.cluster.kubernetes_common
+        name: apron.cluster.kubernetes
         tasks_from: binaries
       vars:
         kubernetes_binaries_wanted: {wanted}

@@ -31,7 +31,7 @@ SCENARIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PKI = "/etc/kubernetes/pki"
 CFG = "/etc/kubernetes"
-SERVICE_IP = "10.254.0.1"  # first address of kubernetes_common's default service CIDR
+SERVICE_IP = "10.254.0.1"  # first address of kubernetes's default service CIDR
 ENDPOINT_NAME = "kubernetes.molecule.example"  # master_api_endpoint_names in converge_control_plane.yml
 
 # name -> (dir, CA, CN, O, EKUs, owner)

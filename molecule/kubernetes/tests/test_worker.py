@@ -33,7 +33,7 @@ EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 CA_CERT = os.path.join(EPHEMERAL, "ca", "molecule", "kubernetes", "ca.crt")  # pki_ca_dir/<ca>
 PKI = "/etc/kubernetes/pki"
 KUBELET_BIN = "/usr/local/bin/kubelet"
-SERVICE_CIDR = "10.254.0.0/16"  # the kubernetes_common default (no model in this scenario)
+SERVICE_CIDR = "10.254.0.0/16"  # the kubernetes default (no model in this scenario)
 POD_CIDR = "10.234.0.0/16"
 IMAGE = "localhost/apron-k8s-busybox:molecule"
 

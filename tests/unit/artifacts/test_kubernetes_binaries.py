@@ -1,4 +1,4 @@
-"""Installing the Kubernetes binaries (roles/kubernetes_common tasks_from: binaries): which tarball,
+"""Installing the Kubernetes binaries (roles/kubernetes tasks_from: binaries): which tarball,
 which member, which checksum, every refusal naming the variable to fix, the controller's cache, and
 the start / stage outcome. No tarball here carries anything named like a Kubernetes binary: the
 unpacking is tested with neutral member names; the real tarball is exercised by
@@ -379,7 +379,7 @@ def test_module_preinstalled_checks_version_only(tmp_path):
     assert not ok.get("failed") and not ok["changed"] and ok["wanted"] == WORKER and ok["binaries"] == {}
     bad = run_module("kubernetes_artifacts", version="1.33.0", wanted=WORKER, source="preinstalled",
                      cache_dir=str(tmp_path))
-    assert bad["failed"] and bad["msg"].startswith("apron.cluster.kubernetes_common: kubernetes_version: Kubernetes "
+    assert bad["failed"] and bad["msg"].startswith("apron.cluster.kubernetes: kubernetes_version: Kubernetes "
                                                    "1.33.0 is not supported")
     assert not list(tmp_path.iterdir())
 
@@ -395,7 +395,7 @@ def test_module_offline_unpacks_into_the_cache_never_the_offline_dir(tmp_path):
                         artifacts_dir=str(art), cache_dir=str(cache),
                         overrides={"kubernetes-1.37.0": {"checksums": {"node-amd64": sha512(data)}}})
     assert result["failed"] and result["msg"].startswith(
-        "apron.cluster.kubernetes_common: cannot unpack %s (verified against its checksum, but not a readable gzip "
+        "apron.cluster.kubernetes: cannot unpack %s (verified against its checksum, but not a readable gzip "
         "tarball)" % path)
     assert sorted(p.name for p in art.rglob("*")) == ["kubernetes", "kubernetes-node-linux-amd64.tar.gz", "v1.37.0"]
 

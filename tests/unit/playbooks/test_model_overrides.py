@@ -68,7 +68,7 @@ def test_bad_hosts_argument_names_it():
 def test_table_matches_the_role_defaults(name):
     """One owner: each table entry's role default reads exactly that path of the apron hostvar."""
     path, _roles = MODEL_ROLE_VARS[name]
-    role = "kubernetes_common" if name.startswith("kubernetes_") else name.split("_")[0]
+    role = "kubernetes" if name.startswith("kubernetes_") else name.split("_")[0]
     defaults = yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text())
     expr = defaults[name]
     assert "apron" in expr, expr
