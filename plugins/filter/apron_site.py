@@ -32,9 +32,17 @@ MODEL_ROLE_VARS = {
     "bastion_admin_users": (("admin_users",), ("bastion",)),
     "bastion_admin_cidrs": (("admin_cidrs",), ("bastion",)),
     "etcd_data_root": (("data_mount",), ("etcd",)),
-    "pki_cluster": (("cluster",), ("etcd",)),
+    "pki_cluster": (("cluster",), ("vault", "etcd", "master", "worker")),
+    "vault_data_root": (("data_mount",), ("vault",)),
+    "vault_address": (("private_address",), ("vault",)),
+    "vault_seal": (("provider",), ("vault",)),
+    "vault_kms_region": (("region",), ("vault",)),
     "kubernetes_version": (("cluster_spec", "kubernetesVersion"), ("master", "worker")),
     "kubernetes_network": (("cluster_spec", "network"), ("master", "worker")),
+    "master_advertise_address": (("private_address",), ("master",)),
+    "master_cluster_name": (("cluster",), ("master",)),
+    "master_features": (("cluster_spec", "features"), ("master",)),
+    "worker_pool_spec": (("pool_spec",), ("master", "worker")),
 }
 
 

@@ -83,6 +83,8 @@ class Project:
             text = text.replace("sshPort: 2222", "sshPort: %d" % self.port)
             path.rename(path.with_name(path.name.replace("dev", NAME)))
             path.with_name(path.name.replace("dev", NAME)).write_text(text)
+        # The demo's stage-mode settings for the hosts whose binaries this machine lacks.
+        shutil.copytree(REPO / "inventories" / "local" / "group_vars", self.root / "inventory" / "group_vars")
         self.source.write_text(yaml.safe_dump({"plugin": "apron.cluster.instance_pools", "model": "model/",
                                                "backend": "terraform", "base_dir": str(self.root)}))
         self.key.parent.mkdir(mode=0o700, parents=True)
