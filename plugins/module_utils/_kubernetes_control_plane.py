@@ -401,8 +401,8 @@ def kubeconfigs(settings):
     """The kubeconfigs of one master: {name: {path, server, user, cert, key, owner, group}}."""
     p = paths(settings)
     local = "https://127.0.0.1:%d" % int(settings["api_port"])
-    admin_server = settings.get("api_endpoint") or "https://%s:%d" % (_url_host(settings["advertise_address"]),
-                                                                       int(settings["api_port"]))
+    admin_server = settings.get("api_endpoint") or "https://%s:%d" % (
+        _url_host(settings["advertise_address"]), int(settings["api_port"]))
     user, group = settings["user"], settings["group"]
     return [
         {"name": "controller-manager", "path": p["controller_manager_kubeconfig"], "server": local,

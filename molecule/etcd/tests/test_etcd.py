@@ -39,6 +39,8 @@ CLUSTERS = {
 def _other_ca(cluster):
     """A cluster whose CA differs (k8s-main and k8s-events share etcd-k8s: the API server has one etcd client CA)."""
     return next(c for c in CLUSTERS if CLUSTERS[c]["ca"] != CLUSTERS[cluster]["ca"])
+
+
 SCENARIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKUP_KEEP = 2  # etcd_backup_keep in molecule.yml
 

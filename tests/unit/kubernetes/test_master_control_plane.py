@@ -127,8 +127,8 @@ def test_anonymous_only_on_health_paths_and_oidc_as_jwt():
     doc = cp.authentication_config(settings(oidc={"enabled": True, "issuerURL": "https://id.example.org",
                                                   "clientID": "kubernetes"}))
     assert doc["apiVersion"] == "apiserver.config.k8s.io/v1"
-    assert doc["anonymous"] == {"enabled": True, "conditions": [{"path": "/livez"}, {"path": "/readyz"},
-                                                                 {"path": "/healthz"}]}
+    assert doc["anonymous"] == {
+        "enabled": True, "conditions": [{"path": "/livez"}, {"path": "/readyz"}, {"path": "/healthz"}]}
     assert doc["jwt"][0]["issuer"] == {"url": "https://id.example.org", "audiences": ["kubernetes"]}
     assert "jwt" not in cp.authentication_config(settings())
 

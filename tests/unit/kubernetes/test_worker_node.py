@@ -218,8 +218,8 @@ def test_kube_proxy_refusals():
 
 # --- containerd and CNI -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fstype,expected", [("overlayfs", "native"), ("overlay", "native"),
-                                              ("ext2/ext3", "overlayfs"), ("xfs", "overlayfs")])
+@pytest.mark.parametrize("fstype,expected", [
+    ("overlayfs", "native"), ("overlay", "native"), ("ext2/ext3", "overlayfs"), ("xfs", "overlayfs")])
 def test_snapshotter_detection(fstype, expected):
     assert N.snapshotter(fstype) == expected
 
