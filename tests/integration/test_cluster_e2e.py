@@ -132,12 +132,13 @@ def test_1_cluster_from_nothing(project):
     recap = _ok(project.play("cluster.yml"))
     assert recap["%s-etcd-0" % NAME]["failed"] == 0 and recap["%s-etcd-0" % NAME]["changed"] > 0
     assert recap["%s-bastion-0" % NAME]["changed"] > 0
+    assert recap["%s-vault-0" % NAME]["changed"] > 0  # configured in stage mode (inventories/local/group_vars)
     # the model fed the roles: etcd data on the instance's data volume, the CAs in the project
     data = subprocess.run(["podman", "exec", "%s-etcd-0" % NAME, "findmnt", "-no", "TARGET", "--target",
                            "/var/lib/apron/etcd/k8s-main"], capture_output=True, text=True, check=False)
     assert data.stdout.strip() == "/var/lib/apron/etcd", data
     assert sorted(p.name for p in (project.root / ".apron" / "pki" / NAME).iterdir()) == [
-        "etcd-k8s", "etcd-overlay"]
+        "etcd-k8s", "etcd-overlay", "vault-bootstrap"]
 
 
 def test_2_second_run_changes_nothing(project):
