@@ -10,6 +10,7 @@ against real members runs in molecule/etcd and molecule/etcd-scale (side_effect_
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,12 +53,34 @@ print(json.dumps(state['members']))
     script.write_text(TEMPLATE.read_text().replace("{{ ansible_managed }}", "rendered for a test")
                       .replace("{{ __etcd_etcdctl_wrapper }}", str(fake)))
 
-    def run(states, checks=3, timeout=5.0, endpoints=None):
+    def run(states, checks=3, timeout=5.0, endpoints=None, local_pids=None):
+        """local_pids: the main process of this host's member at each check ("0": not active),
+        answered by a stand-in for systemctl; None: no systemd to ask (as on this test machine)."""
         (tmp_path / "states.json").write_text(json.dumps(states))
         args = [sys.executable, str(script), "overlay", str(checks), "0.01", str(timeout)]
         if endpoints is not None:
             args.append(endpoints)
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+        env = dict(os.environ)
+        if local_pids is not None:
+            (tmp_path / "pids.json").write_text(json.dumps(local_pids))
+            bin_dir = tmp_path / "bin"
+            bin_dir.mkdir(exist_ok=True)
+            systemctl = bin_dir / "systemctl"
+            systemctl.write_text(f"""#!{sys.executable}
+import json
+from pathlib import Path
+pids = Path({str(tmp_path / 'pids.json')!r})
+left = json.loads(pids.read_text())
+pids.write_text(json.dumps(left[1:] or left[-1:]))
+pid = left[0]
+print('LoadState=loaded')
+print('ActiveState=' + ('active' if pid != '0' else 'activating'))
+print('MainPID=' + pid)
+print('NRestarts=0')
+""")
+            systemctl.chmod(0o755)
+            env["PATH"] = "%s:%s" % (bin_dir, env.get("PATH", ""))
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False, env=env)
         calls = (tmp_path / "calls").read_text().splitlines() if (tmp_path / "calls").exists() else []
         return proc, calls
 
@@ -86,6 +109,21 @@ def test_a_crash_looping_member_never_passes(gate):
     assert proc.returncode == 1
     assert "not healthy in 3 consecutive checks" in proc.stdout
     assert "UNHEALTHY: endpoint health" in proc.stdout
+
+
+def test_a_local_member_restarted_by_systemd_between_checks_never_passes(gate):
+    # Every endpoint answers at each check, but this host's member has a new main process every
+    # second check (killed and restarted by systemd in between): not a sustained window.
+    proc, _calls = gate([_ok()] * 1000, timeout=1.0, local_pids=["100", "100", "200", "200", "300", "300"] * 50)
+    assert proc.returncode == 1, proc.stdout
+    assert "restarted since the last check (main process 100, then 200)" in proc.stdout
+
+
+def test_a_local_member_not_active_is_not_healthy_and_a_stable_one_passes(gate):
+    proc, _calls = gate([_ok()] * 1000, timeout=0.5, local_pids=["0"])
+    assert proc.returncode == 1 and "is not active" in proc.stdout
+    proc, _calls = gate([_ok()] * 10, local_pids=["0", "100", "100", "100"])
+    assert proc.returncode == 0, proc.stdout
 
 
 def test_an_unhealthy_check_starts_the_count_again(gate):
