@@ -101,13 +101,17 @@ def test_changes_happened_while_writing(writes, cluster):
 @pytest.mark.parametrize("cluster", CLUSTERS)
 def test_no_lost_key(host, writes, cluster):
     written = {f"/apron-writer/{cluster}/{a[2]:08d}" for a in writes[cluster] if a[1]}
+    # A put the writer logged as failed (a client timeout) may still have been committed: its
+    # outcome is unknown, so it may be stored or not (test_no_failed_write reports the failure).
+    unknown = {f"/apron-writer/{cluster}/{a[2]:08d}" for a in writes[cluster] if not a[1]}
     # A linearizable read through this member's own endpoint: what this member has applied.
     result = _ctl(host, cluster, "get", "--prefix", f"/apron-writer/{cluster}/", "--keys-only")
     assert result.rc == 0, result.stderr
     stored = {line for line in result.stdout.splitlines() if line}
-    assert stored == written, (
-        f"missing {sorted(written - stored)[:5]} ({len(written - stored)}), "
-        f"unexpected {sorted(stored - written)[:5]} ({len(stored - written)})")
+    lost, unexpected = written - stored, stored - written - unknown
+    # Messages name counts and five examples: a set comparison would print thousands of keys.
+    assert not lost and not unexpected, (
+        f"lost {sorted(lost)[:5]} ({len(lost)}), never written {sorted(unexpected)[:5]} ({len(unexpected)})")
 
 
 @pytest.mark.parametrize("cluster", CLUSTERS)
