@@ -45,12 +45,17 @@ lint: venv
 sanity: venv
 	$(ENV) scripts/sanity.sh
 
+# Both cores: one pytest-xdist worker each, a test file stays on one worker (its module fixtures,
+# such as a moto server or sshd containers, start once). PYTEST_WORKERS=1 runs them serially.
+PYTEST_WORKERS ?= 2
+PYTEST := python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 # The image lets the SSH jump tests run against real sshd containers instead of skipping.
 unit: venv image
-	$(ENV) python -m pytest -q tests/unit tests/static
+	$(ENV) $(PYTEST) tests/unit tests/static
 
 integration: venv image
-	$(ENV) python -m pytest -q tests/integration
+	$(ENV) $(PYTEST) tests/integration
 
 molecule: venv image
 	$(ENV) scripts/molecule.sh
