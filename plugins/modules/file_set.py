@@ -88,17 +88,28 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Install the unit and the settings of each cluster in one call
+- name: Make the directories and install the unit and its settings in one call
   apron.cluster.file_set:
-    files: >-
-      {{ [{'path': '/etc/systemd/system/apron-etcd@.service',
-           'content': lookup('ansible.builtin.template', 'apron-etcd@.service.j2'),
-           'owner': 'root', 'group': 'root', 'mode': '0644'}]
-         + clusters | map('apron.cluster.some_filter') | list }}
+    directories:
+      - path: /etc/apron/example
+        owner: root
+        group: root
+        mode: "0755"
+    files:
+      - path: /etc/systemd/system/apron-example.service
+        content: "{{ lookup('ansible.builtin.template', 'apron-example.service.j2') }}"
+        owner: root
+        group: root
+        mode: "0644"
+      - path: /etc/apron/example/example.env
+        content: "LISTEN=127.0.0.1:8080\n"
+        owner: root
+        group: root
+        mode: "0640"
   register: written
   notify: Reload systemd
 
-- name: Restart what uses the changed files
+- name: Show what changed
   ansible.builtin.debug:
     msg: "{{ written.changed_paths }}"
 """
