@@ -8,13 +8,15 @@ Python so that each is one module call on the host.
   the certificates in it), for the directories whose CAs all exist.
 * ``pki_registry_files``: the registry entry of each certificate, read by apron-pki-check.
 * ``pki_directories``: the certificate directories, and their parents when missing.
+* ``pki_subject_alt_names``: host names and addresses as typed SANs (``DNS:``/``IP:``), once each.
 
-Documented in the pki_ca_bundle_files.yml, pki_registry_files.yml and pki_directories.yml sidecars.
+Documented in the pki_*.yml sidecars of these filters.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
@@ -43,6 +45,27 @@ def pki_ca_bundle_files(certificates, cas):
         files.append({"path": directory + "/ca.crt", "content": "".join(pems),
                       "owner": certs[0]["owner"], "group": certs[0]["group"], "mode": "0644"})
     return files
+
+
+SAN_TYPES = ("DNS:", "IP:", "email:", "URI:")
+
+
+def pki_subject_alt_names(entries):
+    """Typed SANs in first-seen order, each once: an entry with a type (DNS:, IP:, email:, URI:) is kept,
+    an IP address becomes IP:, anything else DNS:. Empty entries are dropped."""
+    sans = []
+    for entry in entries:
+        entry = str(entry).strip()
+        if not entry:
+            continue
+        if not entry.startswith(SAN_TYPES):
+            try:
+                entry = "IP:" + str(ipaddress.ip_address(entry))
+            except ValueError:
+                entry = "DNS:" + entry
+        if entry not in sans:
+            sans.append(entry)
+    return sans
 
 
 def pki_directories(certificates):
@@ -95,4 +118,5 @@ class FilterModule(object):
     def filters(self):
         return {"pki_ca_bundle_files": pki_ca_bundle_files,
                 "pki_directories": pki_directories,
+                "pki_subject_alt_names": pki_subject_alt_names,
                 "pki_registry_files": pki_registry_files}
