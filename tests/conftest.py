@@ -1,7 +1,7 @@
 # Copyright (c) apron.cluster contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0
-"""Shared pytest fixtures: the collection on sys.path and a real moto server over HTTP."""
+"""Shared pytest fixtures: the collection on sys.path, a real moto server over HTTP, Ansible's warnings."""
 from __future__ import annotations
 
 import os
@@ -85,3 +85,25 @@ def moto_endpoint(moto_server):
     request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
     urllib.request.urlopen(request, timeout=10).read()
     return moto_server
+
+
+# Ansible's warnings during a test (the inventory plugin tests, unit and integration)
+class Warnings(list):
+    """Warnings shown by Ansible's Display during the test."""
+
+    def matching(self, text):
+        return [w for w in self if text in w]
+
+
+@pytest.fixture
+def warnings_seen(monkeypatch):
+    from ansible.utils.display import Display
+    seen = Warnings()
+    original = Display.warning
+
+    def record(self, msg, *args, **kwargs):
+        seen.append(str(msg))
+        return original(self, msg, *args, **kwargs)
+
+    monkeypatch.setattr(Display, "warning", record)
+    return seen

@@ -8,7 +8,7 @@ kube-apiserver, kube-controller-manager and kube-scheduler, their configuration 
 list of the encryption at rest.
 
 Every flag and field rendered here is checked against ``_kubernetes_reference`` in
-tests/unit/kubernetes/test_master_control_plane.py (kube-controller-manager has no recorded flag
+tests/unit/plugins/module_utils/test_kubernetes_control_plane.py (kube-controller-manager has no recorded flag
 reference; its flag list is kept short and listed in docs/roles/master.md).
 """
 from __future__ import annotations

@@ -9,18 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.apron.cluster.plugins.plugin_utils import _ssh_config
+from ansible_collections.apron.cluster.plugins.plugin_utils._status import StatusError
+
+from tests.helpers.inventory import copy_fixture, instance, write_source, write_state
+
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "unit" / "inventory"))
-
-from inventory_helpers import copy_fixture, instance, write_source, write_state  # noqa: E402
-
-from ansible_collections.apron.cluster.plugins.plugin_utils import _ssh_config  # noqa: E402
-from ansible_collections.apron.cluster.plugins.plugin_utils._status import StatusError  # noqa: E402
 
 ENV, CLUSTER = "dev", "main"
 
