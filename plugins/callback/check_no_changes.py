@@ -25,7 +25,7 @@ description:
     runs outside Molecule are not judged."
   - "The shared Molecule config (C(.config/molecule/config.yml)) enables it for every scenario."
   - "Ansible has no API for a callback to set the exit status of C(ansible-playbook), so the callback
-    ends the process with C(sys.exit(2)) (2 is the status for failed hosts) from
+    ends the process with status 2 (the status for failed hosts) by raising C(SystemExit) in
     C(v2_playbook_on_stats), after the stdout callback has printed the recap."
 requirements:
   - enabled with C(callbacks_enabled) in ansible.cfg or C(ANSIBLE_CALLBACKS_ENABLED)
@@ -55,7 +55,6 @@ options:
 """
 
 import os
-import sys
 
 import yaml
 from ansible import context
@@ -175,4 +174,4 @@ class CallbackModule(CallbackBase):
         for line in lines:
             self._display.display(line)
         if fails:
-            sys.exit(EXIT_CHANGES_IN_CHECK)
+            raise SystemExit(EXIT_CHANGES_IN_CHECK)
