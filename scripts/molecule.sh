@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Runs Molecule scenarios through the full apron.cluster sequence (docs/testing.md):
+# Runs Molecule scenarios: `molecule test -s <scenario>` for each, in lanes, with a summary line.
+#
+# The sequence is Molecule's own: scenario.test_sequence in .config/molecule/config.yml
+# (docs/testing.md):
 #
 #   destroy (clean start) → create → prepare (fixtures, never in check mode)
-#   → converge --check --diff (fresh host; must not fail)
-#   → converge → converge --check --diff (zero changes) → idempotence
-#   → converge --check --diff (zero changes) → verify → side-effect (when the scenario
-#   has a side_effect.yml; its plays assert their own results) → destroy (always)
+#   → check (converge.yml --check --diff on the fresh hosts; must not fail)
+#   → converge → check (zero changes) → idempotence → check (zero changes) → verify
+#   → side_effect (when the scenario has a side_effect.yml; its plays assert their own results)
+#   → destroy
+#
+# Molecule stops at the first failing action and then runs cleanup and destroy (--destroy=always).
+# The zero-change rule of the check actions after a converge is the callback
+# apron.cluster.check_no_changes (enabled in the shared config): it fails such a run and names
+# every `host: task` that reported a change. What is left here is what Molecule cannot do:
+# scenarios in lanes, one lock per scenario, per-action timings (from the time each
+# `[<scenario> > <action>] Executing` line of Molecule's log arrives), the log files, the summary.
 #
 # Usage: scripts/molecule.sh [scenario ...]    (default: every molecule/*/ scenario but NOT_YET_DEFAULT)
 # Environment:
-#   MOLECULE_SH_LOG_DIR  where the per-step logs go (default tests/output/molecule)
-#   MOLECULE_SH_KEEP=1   keep the instances after the run (skip the final destroy)
+#   MOLECULE_SH_LOG_DIR  where the logs go (default tests/output/molecule): <scenario>/molecule.log
+#   MOLECULE_SH_KEEP=1   keep the instances after the run (molecule test --destroy=never; the
+#                        clean-start destroy still runs, as `molecule destroy` before the test)
 #   MOLECULE_SH_VERBOSE=1  stream Molecule's output as well as logging it (use with MOLECULE_SH_JOBS=1)
 #   MOLECULE_SH_JOBS=N   scenarios run at the same time (default 2)
-# Prints per-step timings, and last a line `molecule: N passed, M failed` (N/M = scenarios).
+# Prints per-action timings, and last a line `molecule: N passed, M failed` (N/M = scenarios).
 # Exit status: 0 when every scenario passed, 1 otherwise, 2 on usage errors.
 set -uo pipefail
 
@@ -23,7 +34,7 @@ cd "$ROOT" || exit 2
 source "$ROOT/scripts/env.sh"
 
 LOG_DIR="${MOLECULE_SH_LOG_DIR:-$ROOT/tests/output/molecule}"
-# Plain, unwrapped, uncoloured output: the recap parser below reads it line by line.
+# Plain, unwrapped, uncoloured output: the logs are read by people and the action lines below.
 export NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 export MOLECULE_COMMAND_BORDERS=false COLUMNS=250 TERM=dumb
 
@@ -76,61 +87,58 @@ fi
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-# check_no_changes LOG: fail (listing the changed tasks) unless every PLAY RECAP line says
-# changed=0. Same rule as Molecule's idempotence step.
-check_no_changes() {
-  local log="$1" recap changed
-  recap="$(grep -E '^[^ ].* : ok=[0-9]+ +changed=[0-9]+' "$log" || true)"
-  if [ -z "$recap" ]; then
-    echo "      no PLAY RECAP found in $log"
-    return 1
-  fi
-  if ! grep -qvE 'changed=0( |$)' <<<"$recap"; then
-    return 0
-  fi
-  echo "      changes reported in check mode after converge:"
-  # The TASK header that precedes each `changed:` result names the task.
-  changed="$(awk '
-    /^TASK \[/ { task = $0; sub(/^TASK \[/, "", task); sub(/\] \**$/, "", task); next }
-    /^RUNNING HANDLER \[/ { task = $0; sub(/^RUNNING HANDLER \[/, "handler: ", task); sub(/\] \**$/, "", task); next }
-    /^changed: \[/ { host = $2; gsub(/[\[\]]/, "", host); print "        * " host ": " task }
-  ' "$log" | sort -u)"
-  printf '%s\n' "${changed:-        (could not attribute the changes to tasks; see $log)}"
-  return 1
+# The terminal, for MOLECULE_SH_VERBOSE (each scenario's own stdout goes to <scenario>.out).
+exec 7>&1
+
+# log_lines SCENARIO LOG TIMELINE: copies stdin to LOG (and the terminal when verbose); each of
+# Molecule's `[SCENARIO > action] ...` lines also goes to TIMELINE with the time it arrived.
+log_lines() {
+  local s="$1" log="$2" timeline="$3" line
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    [ "${MOLECULE_SH_VERBOSE:-0}" = "1" ] && printf '%s\n' "$line" >&7
+    case "$line" in
+      *"[$s > "*"] "*) printf '%s\t%s\n' "$EPOCHREALTIME" "$line" >>"$timeline" ;;
+    esac
+  done
 }
 
-# run_step SCENARIO NAME LOG -- COMMAND...: runs and times one step.
-run_step() {
-  local scenario="$1" name="$2" log="$3" start rc=0 t
-  shift 4
-  start="$(now)"
-  {
-    echo "### $(date -u +%FT%TZ) $*"
-  } >"$log"
-  if [ "${MOLECULE_SH_VERBOSE:-0}" = "1" ]; then
-    "$@" 2>&1 | tee -a "$log"; rc="${PIPESTATUS[0]}"
-  else
-    "$@" >>"$log" 2>&1 || rc=$?
-  fi
-  if [ "$rc" -eq 0 ] && [[ "$name" == check-after-* ]]; then
-    check_no_changes "$log" || rc=1
-  fi
-  t="$(elapsed "$start" "$(now)")"
-  if [ "$rc" -eq 0 ]; then
-    printf '  %-8s %-24s ok      %6ss\n' "$scenario" "$name" "$t"
-  else
-    printf '  %-8s %-24s FAILED  %6ss  (log: %s)\n' "$scenario" "$name" "$t" "${log#"$ROOT"/}"
-    if [[ "$name" != check-after-* ]] || ! grep -q 'PLAY RECAP' "$log"; then
-      tail -n 40 "$log" | sed 's/^/      | /'
-    fi
-  fi
-  return "$rc"
+# action_table SCENARIO TIMELINE END: one line per action Molecule ran, with its status (the text of
+# Molecule's `Executed:` line; FAILED when an action has none) and its time (until the next action
+# starts or the run ends). A repeated action is numbered: `check #2` is the second check.
+action_table() {
+  awk -F '\t' -v s="$1" -v end="$3" '
+    function flush(t) {
+      if (n == 0) return
+      printf "  %-8s %-14s %-8s %6.1fs%s\n", s, label, (status == "" ? "FAILED" : status), t - start, note
+    }
+    {
+      line = $2
+      gsub(/\033\[[0-9;]*m/, "", line)
+      if (line !~ /\] Executing$/ && line !~ /\] Executed: /) next
+      act = line; sub(/^.*\[[^]]* > /, "", act); sub(/\].*$/, "", act)
+      if (line ~ /\] Executing$/) {
+        flush($1); n++; name = act; seen[act]++; start = $1; status = ""; note = ""
+        label = act (seen[act] > 1 ? " #" seen[act] : "")
+      } else if (act == name) {
+        text = line; sub(/^.*\] Executed: /, "", text)
+        if (text ~ /^Successful/) status = "ok"
+        else if (text ~ /^Failed/) status = "FAILED"
+        else if (text ~ /^Missing playbook/) { status = "-"; note = "  (no playbook)" }
+        else { status = "-"; note = "  (" text ")" }
+      }
+    }
+    END { flush(end) }
+  ' "$2"
 }
 
 run_scenario() {
-  local s="$1" dir="$LOG_DIR/$1" failed=0 start
+  local s="$1" dir="$LOG_DIR/$1" rc=0 start log timeline table failed_action err_line
   mkdir -p "$dir"
-  rm -f "$dir"/*.log
+  rm -f "$dir"/*.log "$dir"/timeline.tsv
+  log="$dir/molecule.log"
+  timeline="$dir/timeline.tsv"
+  : >"$timeline"
   start="$(now)"
   echo "== scenario $s"
   # One run per scenario at a time on this machine (instance names are per scenario).
@@ -139,50 +147,42 @@ run_scenario() {
     echo "  $s: another run of this scenario holds /tmp/apron-molecule-$s.lock" >&2
     return 1
   fi
-  local steps=(
-    "destroy-before|molecule destroy -s $s"
-    "create|molecule create -s $s"
-    "prepare|molecule prepare -s $s"
-    "check-fresh|molecule converge -s $s -- --check --diff"
-    "converge|molecule converge -s $s -- --diff"
-    "check-after-converge|molecule converge -s $s -- --check --diff"
-    "idempotence|molecule idempotence -s $s"
-    "check-after-idempotence|molecule converge -s $s -- --check --diff"
-    "verify|molecule verify -s $s"
-  )
-  # A scenario with a side_effect.yml exercises change paths (reissue, scaling, restore) after
-  # the verifier has seen the converged state; its plays assert their own outcome.
-  if [ -f "molecule/$s/side_effect.yml" ]; then
-    steps+=("side-effect|molecule side-effect -s $s")
+  local test_cmd=(molecule test -s "$s")
+  if [ "${MOLECULE_SH_KEEP:-0}" = "1" ]; then
+    # --destroy=never skips every destroy of the sequence, the clean start too: do that one here.
+    echo "### $(date -u +%FT%TZ) molecule destroy -s $s (clean start; MOLECULE_SH_KEEP=1)" >>"$log"
+    molecule destroy -s "$s" 2>&1 | log_lines "$s" "$log" "$timeline"
+    test_cmd+=(--destroy=never)
   fi
-  local i=0 entry name cmd
-  for entry in "${steps[@]}"; do
-    i=$((i + 1))
-    name="${entry%%|*}"
-    cmd="${entry#*|}"
-    # shellcheck disable=SC2086  # the command strings above are word-split on purpose
-    if ! run_step "$s" "$name" "$dir/$(printf '%02d' "$i")-$name.log" -- $cmd; then
-      failed=1
-      break
-    fi
-  done
+  echo "### $(date -u +%FT%TZ) ${test_cmd[*]}" >>"$log"
+  "${test_cmd[@]}" 2>&1 | log_lines "$s" "$log" "$timeline"
+  rc="${PIPESTATUS[0]}"
+  table="$(action_table "$s" "$timeline" "$EPOCHREALTIME")"
+  printf '%s\n' "$table"
+  if [ "$rc" -ne 0 ]; then
+    # The first FAILED row is the failing action; the log lines before Molecule's error line say
+    # why (for a check after a converge: the callback's list of `host: task` that changed).
+    failed_action="$(printf '%s\n' "$table" | awk '/ FAILED / { sub(/^ *[^ ]+ +/, ""); sub(/ +FAILED .*$/, ""); print; exit }')"
+    echo "  $s: FAILED in action '${failed_action:-?}' (molecule exit status $rc); log: ${log#"$ROOT"/}"
+    # The 40 lines up to Molecule's error line (the whole log's last 40 when there is none).
+    err_line="$(grep -nE 'An error occurred during the test sequence action' "$log" | tail -n 1 | cut -d: -f1)"
+    head -n "${err_line:-$(wc -l <"$log")}" "$log" | tail -n 40 | sed 's/^/      | /'
+  fi
   if [ "${MOLECULE_SH_KEEP:-0}" = "1" ]; then
     echo "  $s: MOLECULE_SH_KEEP=1, instances kept (molecule destroy -s $s to remove them)"
-  else
-    run_step "$s" "destroy" "$dir/99-destroy.log" -- molecule destroy -s "$s" || failed=1
   fi
   flock -u 8
-  if [ "$failed" -eq 0 ]; then
+  if [ "$rc" -eq 0 ]; then
     echo "== scenario $s: PASSED in $(elapsed "$start" "$(now)")s"
   else
-    echo "== scenario $s: FAILED in $(elapsed "$start" "$(now)")s (logs: ${dir#"$ROOT"/}/)"
+    echo "== scenario $s: FAILED in $(elapsed "$start" "$(now)")s (log: ${log#"$ROOT"/})"
   fi
-  return "$failed"
+  [ "$rc" -eq 0 ]
 }
 
 # Scenarios run in MOLECULE_SH_JOBS lanes (default 2): their steps mostly wait on podman and
 # systemd inside the containers, so two at a time use this 2-core machine better than one.
-# Each scenario's step lines are printed together when it ends.
+# Each scenario's action lines are printed together when it ends.
 JOBS="${MOLECULE_SH_JOBS:-2}"
 case "$JOBS" in ''|*[!0-9]*|0) echo "molecule.sh: MOLECULE_SH_JOBS must be a positive number" >&2; exit 2 ;; esac
 declare -A running=()   # pid -> scenario
