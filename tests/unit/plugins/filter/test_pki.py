@@ -10,7 +10,7 @@ import json
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.apron.cluster.plugins.filter.pki import pki_ca_bundle_files, pki_registry_files
+from ansible_collections.apron.cluster.plugins.filter.pki import pki_ca_bundle_files, pki_registry_files, pki_subject_alt_names
 
 CERTS = [
     {"name": "member", "dir": "/etc/apron/etcd/k8s-main/pki", "ca": "etcd-k8s", "owner": "etcd", "group": "etcd"},
@@ -61,3 +61,9 @@ def test_directories_parents_without_attributes_then_the_directories():
     nested = [{"dir": "/a/b", "owner": "root", "group": "root"}, {"dir": "/a/b/c", "owner": "u", "group": "g"}]
     assert pki_directories(nested) == [{"path": "/a"}, {"path": "/a/b", "owner": "root", "group": "root", "mode": "0750"},
                                        {"path": "/a/b/c", "owner": "u", "group": "g", "mode": "0750"}]
+
+
+def test_subject_alt_names_names_become_dns_addresses_ip_typed_entries_kept_duplicates_dropped():
+    assert pki_subject_alt_names(["etcd-0", "etcd-0", "10.0.0.5", "fd00::1", "IP:127.0.0.1", "DNS:api.example",
+                                  "URI:spiffe://x", "", "localhost", "IP:127.0.0.1"]) == [
+        "DNS:etcd-0", "IP:10.0.0.5", "IP:fd00::1", "IP:127.0.0.1", "DNS:api.example", "URI:spiffe://x", "DNS:localhost"]
