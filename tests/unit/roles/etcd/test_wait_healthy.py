@@ -114,7 +114,8 @@ def test_a_crash_looping_member_never_passes(gate):
 def test_a_local_member_restarted_by_systemd_between_checks_never_passes(gate):
     # Every endpoint answers at each check, but this host's member has a new main process every
     # second check (killed and restarted by systemd in between): not a sustained window.
-    proc, _calls = gate([_ok()] * 1000, timeout=1.0, local_pids=["100", "100", "200", "200", "300", "300"] * 50)
+    # 4 s: room for a few checks (each starts fake etcdctl and systemctl processes) on a loaded machine.
+    proc, _calls = gate([_ok()] * 1000, timeout=4.0, local_pids=["100", "100", "200", "200", "300", "300"] * 50)
     assert proc.returncode == 1, proc.stdout
     assert "restarted since the last check (main process 100, then 200)" in proc.stdout
 
