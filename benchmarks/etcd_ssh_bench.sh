@@ -8,6 +8,11 @@
 #
 # Usage: source scripts/env.sh && bash benchmarks/etcd_ssh_bench.sh [repetitions of the re-run, default 3]
 # Environment: APRON_BENCH_KEEP_LOGS=1 keeps the logs directory (printed at the end).
+#   APRON_BENCH_BEFORE=<dir>: a collections directory holding another apron.cluster (for example
+#   `git archive <commit>` unpacked into <dir>/ansible_collections/apron/cluster); after the runs
+#   above, no-op re-runs alternate between it and this checkout on the same hosts, so that both
+#   are measured under the same load (the machine is shared).
+#   APRON_BENCH_PREFIX: container/network name prefix (default apron-bench-etcd-ssh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -121,6 +126,22 @@ check_changed="$(changed "$WORK/check.log")"
 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=40 \
   play molecule/etcd/converge.yml >"$WORK/profile.log" 2>&1 || { tail -n 60 "$WORK/profile.log"; exit 1; }
 profile_changed="$(changed "$WORK/profile.log")"
+# Interleaved no-op re-runs: the other collection (APRON_BENCH_BEFORE), then this checkout.
+ab_before=() ab_after=() ab_changed=() ab_loads=()
+if [ -n "${APRON_BENCH_BEFORE:-}" ]; then
+  site="${ANSIBLE_COLLECTIONS_PATH#*:}"
+  for i in $(seq "$REPEAT"); do
+    start="$(now)"
+    ANSIBLE_COLLECTIONS_PATH="$APRON_BENCH_BEFORE:$site" play molecule/etcd/converge.yml >"$WORK/ab-before-$i.log" 2>&1 \
+      || { tail -n 60 "$WORK/ab-before-$i.log"; exit 1; }
+    ab_before+=("$(seconds "$start" "$(now)")")
+    start="$(now)"
+    play molecule/etcd/converge.yml >"$WORK/ab-after-$i.log" 2>&1 || { tail -n 60 "$WORK/ab-after-$i.log"; exit 1; }
+    ab_after+=("$(seconds "$start" "$(now)")")
+    ab_changed+=("$(changed "$WORK/ab-before-$i.log")" "$(changed "$WORK/ab-after-$i.log")")
+    ab_loads+=("$(load | cut -d' ' -f1)")
+  done
+fi
 load_after="$(load)"
 tasks="$(grep -cE '^TASK \[' "$WORK/converge-re-1.log" || true)"
 med="$(median "${reruns[@]}")"
@@ -142,6 +163,16 @@ mkdir -p "$(dirname "$OUT")"
   echo "| first converge (fresh hosts) | $first | $first_changed |"
   echo "| no-change re-run, median of $REPEAT (${reruns[*]}) | $med | ${rerun_changed[*]} |"
   echo "| \`--check --diff\` after converge | $check | $check_changed |"
+  if [ "${#ab_before[@]}" -gt 0 ]; then
+    echo
+    echo "Interleaved on the same hosts (before = \`$APRON_BENCH_BEFORE\`, after = this checkout; 1-minute load"
+    echo "after each pair: ${ab_loads[*]}; changed per run: ${ab_changed[*]}):"
+    echo
+    echo "| no-op re-run | runs (s) | median (s) |"
+    echo "| --- | --- | ---: |"
+    echo "| before | ${ab_before[*]} | $(median "${ab_before[@]}") |"
+    echo "| after | ${ab_after[*]} | $(median "${ab_after[@]}") |"
+  fi
   echo
   echo "The re-run executes $tasks task headers. Top tasks of one more no-op run (changed=$profile_changed;"
   echo "\`ansible.posix.profile_tasks\`, full list in \`benchmarks/results/etcd-ssh-profile.txt\`):"
@@ -157,6 +188,6 @@ mkdir -p "$(dirname "$OUT")"
 } >"$PROFILE_OUT"
 cat "$OUT"
 [ "$fresh_check_changed" -gt 0 ] || { echo "etcd_ssh_bench: --check on fresh hosts predicted no change; logs kept in $WORK" >&2; APRON_BENCH_KEEP_LOGS=1; exit 1; }
-for c in "${rerun_changed[@]}" "$check_changed" "$profile_changed"; do
+for c in "${rerun_changed[@]}" "$check_changed" "$profile_changed" "${ab_changed[@]}"; do
   [ "$c" = "0" ] || { echo "etcd_ssh_bench: a re-run reported $c changed task(s); logs kept in $WORK" >&2; APRON_BENCH_KEEP_LOGS=1; exit 1; }
 done
