@@ -213,6 +213,28 @@ def plan_certificate(wanted, key, cert, now, renewal_days, ca_cert=None):
     return reasons, facts
 
 
+# The key types pki requests (roles/pki/vars/main.yml __pki_key_types): community.crypto's type
+# names; ECC curves by their SEC names, which are cryptography's curve names.
+def key_differences(key, key_type, curve=None, size=None):
+    """What differs between a private key and the requested type (empty: the key is as requested).
+
+    The same comparison community.crypto.openssl_privatekey makes before it regenerates a key
+    (type, RSA size, ECC curve); a key of another type is reported, never accepted.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    wanted = str(key_type).upper()
+    if wanted == "RSA":
+        if not isinstance(key, rsa.RSAPrivateKey):
+            return ["type differs"]
+        return [] if size is None or key.key_size == int(size) else ["size differs"]
+    if wanted == "ECC":
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            return ["type differs"]
+        return [] if curve is None or key.curve.name == str(curve).lower() else ["curve differs"]
+    raise PlanError(f"unknown key_type {key_type!r}; expected RSA or ECC")
+
+
 def validate_wanted(wanted):
     """Raise PlanError for a requested value the plan cannot interpret (before any file is read)."""
     san_set(wanted.get("subject_alt_names") or [])
@@ -220,4 +242,4 @@ def validate_wanted(wanted):
     extended_key_usage_set(wanted.get("extended_key_usage") or [])
 
 
-__all__ = ["HAS_CRYPTOGRAPHY", "PlanError", "plan_certificate", "validate_wanted"]
+__all__ = ["HAS_CRYPTOGRAPHY", "PlanError", "key_differences", "plan_certificate", "validate_wanted"]

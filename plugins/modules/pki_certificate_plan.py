@@ -71,6 +71,29 @@ options:
         description:
           - PEM of the CA that should have signed the certificate. When omitted, the issuer is not compared.
         type: str
+      key_type:
+        description:
+          - Requested type of the private key (C(ECC) or C(RSA), community.crypto.openssl_privatekey's names). When
+            set, the key is checked the way C(community.crypto.openssl_privatekey) checks it before it would
+            (re)generate it (readable, type, O(certificates[].key_curve), O(certificates[].key_size), and the file's
+            O(certificates[].key_owner), O(certificates[].key_group), O(certificates[].key_mode)); the result is
+            RV(certificates[].key_ok). An unreadable key is then reported (C(key unreadable)) instead of failing.
+        type: str
+      key_curve:
+        description: Requested curve of an C(ECC) key (for example C(secp256r1)).
+        type: str
+      key_size:
+        description: Requested size of an C(RSA) key in bits.
+        type: int
+      key_owner:
+        description: Requested owner of the key file (name or uid); not compared when omitted.
+        type: str
+      key_group:
+        description: Requested group of the key file (name or gid); not compared when omitted.
+        type: str
+      key_mode:
+        description: Requested mode of the key file (octal string); not compared when omitted.
+        type: str
   renewal_window_days:
     description: A certificate that is not valid any more this many days from now is C(expiring).
     type: int
@@ -129,6 +152,19 @@ certificates:
       type: list
       elements: str
       sample: [subject_alt_names changed]
+    key_ok:
+      description:
+        - Whether the key exists and is as requested (O(certificates[].key_type) and the file attributes), so that
+          nothing would change it. Always false without O(certificates[].key_type) or without the cryptography
+          library (nothing inspected).
+      type: bool
+      sample: true
+    key_reasons:
+      description: Why the key is not as requested (C(missing), C(key unreadable), C(type differs), C(curve differs),
+        C(size differs), C(owner differs), C(group differs), C(mode differs)); empty when RV(certificates[].key_ok).
+      type: list
+      elements: str
+      sample: [mode differs]
     not_after:
       description: The current certificate's expiry (ASN.1 time, UTC), or null when there is none.
       type: str
@@ -136,13 +172,16 @@ certificates:
 """
 
 import datetime
+import grp
 import os
+import pwd
+import stat
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.apron.cluster.plugins.module_utils._x509_plan import (
-    HAS_CRYPTOGRAPHY, PlanError, plan_certificate, validate_wanted,
+    HAS_CRYPTOGRAPHY, PlanError, key_differences, plan_certificate, validate_wanted,
 )
 
 if HAS_CRYPTOGRAPHY:
@@ -168,6 +207,31 @@ def _load_key(data):
     return serialization.load_pem_private_key(data, password=None)
 
 
+def _id_of(name, lookup):
+    """uid/gid of a name or number; None when it does not exist."""
+    if name is None:
+        return None
+    try:
+        return lookup(name)
+    except KeyError:
+        return int(name) if str(name).isdigit() else -1
+
+
+def _attribute_differences(path, wanted):
+    """The key file's owner, group and mode against the request (as openssl_privatekey sets them)."""
+    info = os.stat(path)
+    out = []
+    uid = _id_of(wanted.get("key_owner"), lambda n: pwd.getpwnam(n).pw_uid)
+    gid = _id_of(wanted.get("key_group"), lambda n: grp.getgrnam(n).gr_gid)
+    if uid is not None and info.st_uid != uid:
+        out.append("owner differs")
+    if gid is not None and info.st_gid != gid:
+        out.append("group differs")
+    if wanted.get("key_mode") is not None and stat.S_IMODE(info.st_mode) != int(str(wanted["key_mode"]), 8):
+        out.append("mode differs")
+    return out
+
+
 def _uninspected(wanted):
     """Existence only (no cryptography library): never reported as up to date."""
     key_exists = os.path.exists(wanted["key_path"])
@@ -178,6 +242,8 @@ def _uninspected(wanted):
         certificate_exists=cert_exists,
         inspected=False,
         reasons=["missing"] if not (key_exists and cert_exists) else ["cannot inspect (python3-cryptography not installed yet)"],
+        key_ok=False,
+        key_reasons=["missing"] if not key_exists else ["cannot inspect (python3-cryptography not installed yet)"],
         not_after=None,
     )
 
@@ -194,6 +260,12 @@ def main():
                 key_usage=dict(type="list", elements="str", default=[]),
                 extended_key_usage=dict(type="list", elements="str", default=[]),
                 ca_certificate=dict(type="str"),
+                key_type=dict(type="str"),
+                key_curve=dict(type="str"),
+                key_size=dict(type="int"),
+                key_owner=dict(type="str"),
+                key_group=dict(type="str"),
+                key_mode=dict(type="str"),
             )),
             renewal_window_days=dict(type="int", required=True),
         ),
@@ -213,7 +285,19 @@ def main():
             validate_wanted(wanted)
             key_pem = _read(wanted["key_path"])
             cert_pem = _read(wanted["certificate_path"])
-            key = _load(_load_key, key_pem, "private key", wanted["key_path"]) if key_pem is not None else None
+            key = None
+            key_reasons = [] if key_pem is not None else ["missing"]
+            if key_pem is not None and wanted["key_type"]:
+                # Checked like openssl_privatekey would: an unreadable key is one it would regenerate.
+                try:
+                    key = _load_key(key_pem)
+                except (ValueError, TypeError):
+                    key_reasons.append("key unreadable")
+                if key is not None:
+                    key_reasons += key_differences(key, wanted["key_type"], wanted["key_curve"], wanted["key_size"])
+                key_reasons += _attribute_differences(wanted["key_path"], wanted)
+            elif key_pem is not None:
+                key = _load(_load_key, key_pem, "private key", wanted["key_path"])
             cert = (_load(x509.load_pem_x509_certificate, cert_pem, "certificate", wanted["certificate_path"])
                     if cert_pem is not None else None)
             ca_cert = None
@@ -231,6 +315,8 @@ def main():
             certificate_exists=cert_pem is not None,
             inspected=True,
             reasons=reasons,
+            key_ok=bool(wanted["key_type"]) and not key_reasons,
+            key_reasons=key_reasons,
             not_after=facts["not_after"],
         ))
     module.exit_json(changed=False, certificates=results)

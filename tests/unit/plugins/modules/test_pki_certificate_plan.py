@@ -194,3 +194,50 @@ def test_negative_window_refused(tmp_path, ca, key):
     paths = _write(tmp_path, key, _leaf(ca, key))
     result = run([entry(*paths)], window=-1)
     assert result.get("failed") and "renewal_window_days must be 0 or more, got -1" in result["msg"]
+
+
+def _key_entry(paths, **changes):
+    import grp
+    import pwd
+    wanted = dict(key_type="ECC", key_curve="secp256r1", key_owner=pwd.getpwuid(os.getuid()).pw_name,
+                  key_group=grp.getgrgid(os.getgid()).gr_name, key_mode="0600")
+    wanted.update(changes)
+    return entry(*paths, **wanted)
+
+
+def test_key_as_requested_is_ok(tmp_path, ca, key):
+    paths = _write(tmp_path, key, _leaf(ca, key))
+    os.chmod(paths[0], 0o600)
+    [found] = run([_key_entry(paths)], check=True)["certificates"]
+    assert found["key_ok"] is True and found["key_reasons"] == [] and found["reasons"] == []
+
+
+def test_key_not_checked_without_key_type(tmp_path, ca, key):
+    paths = _write(tmp_path, key, _leaf(ca, key))
+    [found] = run([entry(*paths)])["certificates"]
+    assert found["key_ok"] is False and found["reasons"] == []
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"key_curve": "secp384r1"}, "curve differs"),
+    ({"key_type": "RSA", "key_size": 2048}, "type differs"),
+    ({"key_mode": "0640"}, "mode differs"),
+    ({"key_owner": "nobody"}, "owner differs"),
+])
+def test_each_key_difference_has_its_reason(tmp_path, ca, key, change, reason):
+    paths = _write(tmp_path, key, _leaf(ca, key))
+    os.chmod(paths[0], 0o600)
+    [found] = run([_key_entry(paths, **change)])["certificates"]
+    assert found["key_ok"] is False and found["key_reasons"] == [reason], found
+
+
+def test_missing_or_unreadable_key_is_reported_not_failed(tmp_path, ca, key):
+    missing = _write(tmp_path, None, _leaf(ca, key), name="a")
+    unreadable = _write(tmp_path, key, _leaf(ca, key), name="b")
+    Path(unreadable[0]).write_text("not a key")
+    os.chmod(unreadable[0], 0o600)
+    result = run([_key_entry(missing), _key_entry(unreadable)])
+    assert not result.get("failed"), result
+    first, second = result["certificates"]
+    assert first["key_reasons"] == ["missing"] and not first["key_ok"] and "missing" in first["reasons"]
+    assert second["key_reasons"] == ["key unreadable"] and not second["key_ok"] and "missing" in second["reasons"]
