@@ -33,7 +33,9 @@ podman image exists "$IMAGE" || { echo "etcd_ssh_bench: $IMAGE is missing (scrip
 cleanup() {
   # The SSH masters this benchmark started (ControlPersist keeps them for 120 s otherwise).
   for ip in "${ADDRS[@]:-}"; do
-    [ -n "$ip" ] && ssh -F /dev/null -o ControlPath="$WORK/cp/%C" -O exit "root@$ip" >/dev/null 2>&1 || true
+    if [ -n "$ip" ]; then
+      ssh -F /dev/null -o ControlPath="$WORK/cp/%C" -O exit "root@$ip" >/dev/null 2>&1 || true
+    fi
   done
   for h in "${HOSTS[@]}"; do podman rm -f -t 0 "$h" >/dev/null 2>&1 || true; done
   podman network rm -f "$NETWORK" >/dev/null 2>&1 || true

@@ -32,8 +32,10 @@ def member_list(*members):
 FULL = member_list(*[member(100 + i, h, PEERS[h]) for i, h in enumerate(MEMBERS)])
 
 
-def plan(listing, present=MEMBERS, with_data=MEMBERS, peers=PEERS, unreached=()):
-    return membership_plan(listing, CLUSTER, MEMBERS, list(present), list(with_data), peers, list(unreached))
+def plan(listing, present=None, with_data=None, peers=None, unreached=()):
+    return membership_plan(listing, CLUSTER, MEMBERS, list(MEMBERS if present is None else present),
+                           list(MEMBERS if with_data is None else with_data), PEERS if peers is None else peers,
+                           list(unreached))
 
 
 def test_member_ids_are_hex_like_everywhere_else_in_etcdctl():
