@@ -9,6 +9,8 @@ Python so that each is one module call on the host.
 * ``pki_registry_files``: the registry entry of each certificate, read by apron-pki-check.
 * ``pki_directories``: the certificate directories, and their parents when missing.
 * ``pki_subject_alt_names``: host names and addresses as typed SANs (``DNS:``/``IP:``), once each.
+* ``pki_plan_requests``: what apron.cluster.pki_certificate_plan compares each key and certificate with.
+* ``pki_reissue_reasons``: per certificate, why it is (re)issued, in a fixed order (empty: keep it).
 
 Documented in the pki_*.yml sidecars of these filters.
 """
@@ -48,6 +50,57 @@ def pki_ca_bundle_files(certificates, cas):
 
 
 SAN_TYPES = ("DNS:", "IP:", "email:", "URI:")
+
+# The order in which reasons to (re)issue a certificate are reported.
+REASON_ORDER = ("missing", "cannot inspect (python3-cryptography not installed yet)", "key changed", "expiring",
+                "subject changed", "subject_alt_names changed", "key_usage changed", "extended_key_usage changed",
+                "ca changed")
+
+
+def pki_plan_requests(certificates, cas, key_types):
+    """The ``certificates`` option of apron.cluster.pki_certificate_plan: per certificate its key and certificate
+    paths, the requested subject and usages, the key's type/curve/size and file attributes, and the PEM of the CA
+    that should have signed it (None when the CA does not exist yet or is being replaced: compared later)."""
+    requests = []
+    for cert in certificates:
+        if cert["key_type"] not in key_types:
+            raise AnsibleFilterError("apron.cluster.pki_plan_requests: %s/%s: unknown key_type %r (expected one of %s)"
+                                     % (cert["dir"], cert["name"], cert["key_type"], ", ".join(sorted(key_types))))
+        if cert["ca"] not in cas:
+            raise AnsibleFilterError("apron.cluster.pki_plan_requests: %s/%s: unknown CA %s" % (cert["dir"], cert["name"], cert["ca"]))
+        key = key_types[cert["key_type"]]
+        ca = cas[cert["ca"]]
+        base = "%s/%s" % (cert["dir"], cert["name"])
+        requests.append({
+            "key_path": base + ".key", "certificate_path": base + ".crt",
+            "common_name": cert.get("common_name"), "organization": cert.get("organization"),
+            "subject_alt_names": cert.get("subject_alt_names") or [], "key_usage": cert.get("key_usage") or [],
+            "extended_key_usage": cert.get("extended_key_usage") or [],
+            "ca_certificate": None if ca.get("changing") else ca.get("pem"),
+            "key_type": key["type"], "key_curve": key.get("curve"), "key_size": key.get("size"),
+            "key_owner": cert["owner"], "key_group": cert["group"], "key_mode": "0600",
+        })
+    return requests
+
+
+def pki_reissue_reasons(certificates, inspection, keys_changed, cas):
+    """Certificate id (<dir>/<name>) -> the reasons to (re)issue it, in REASON_ORDER (empty: keep it).
+    Adds what apron.cluster.pki_certificate_plan cannot see: a key (re)generated in this run (in check mode
+    predicted) and a CA that does not exist yet or is about to be replaced."""
+    if len(inspection) != len(certificates) or len(keys_changed) != len(certificates):
+        raise AnsibleFilterError("apron.cluster.pki_reissue_reasons: %d certificates, %d inspections, %d key results"
+                                 % (len(certificates), len(inspection), len(keys_changed)))
+    plan = {}
+    for cert, found, key_changed in zip(certificates, inspection, keys_changed):
+        ca = cas[cert["ca"]]
+        reasons = list(found.get("reasons") or [])
+        if found.get("certificate_exists") and key_changed:
+            reasons.append("key changed")
+        if found.get("certificate_exists") and (ca.get("pem") is None or ca.get("changing")):
+            reasons.append("ca changed")
+        unknown = [r for r in reasons if r not in REASON_ORDER]
+        plan["%s/%s" % (cert["dir"], cert["name"])] = [r for r in REASON_ORDER if r in reasons] + unknown
+    return plan
 
 
 def pki_subject_alt_names(entries):
@@ -119,4 +172,6 @@ class FilterModule(object):
         return {"pki_ca_bundle_files": pki_ca_bundle_files,
                 "pki_directories": pki_directories,
                 "pki_subject_alt_names": pki_subject_alt_names,
+                "pki_plan_requests": pki_plan_requests,
+                "pki_reissue_reasons": pki_reissue_reasons,
                 "pki_registry_files": pki_registry_files}

@@ -67,3 +67,56 @@ def test_subject_alt_names_names_become_dns_addresses_ip_typed_entries_kept_dupl
     assert pki_subject_alt_names(["etcd-0", "etcd-0", "10.0.0.5", "fd00::1", "IP:127.0.0.1", "DNS:api.example",
                                   "URI:spiffe://x", "", "localhost", "IP:127.0.0.1"]) == [
         "DNS:etcd-0", "IP:10.0.0.5", "IP:fd00::1", "IP:127.0.0.1", "DNS:api.example", "URI:spiffe://x", "DNS:localhost"]
+
+
+KEY_TYPES = {"ecdsa-p256": {"type": "ECC", "curve": "secp256r1"}, "rsa-2048": {"type": "RSA", "size": 2048}}
+REQUESTED = [
+    {"name": "member", "dir": "/etc/x/pki", "ca": "etcd", "owner": "etcd", "group": "etcd", "key_type": "ecdsa-p256",
+     "common_name": "etcd-0", "subject_alt_names": ["DNS:etcd-0"], "key_usage": ["digitalSignature"],
+     "extended_key_usage": ["serverAuth"]},
+    {"name": "client", "dir": "/etc/x/pki", "ca": "other", "owner": "root", "group": "root", "key_type": "rsa-2048",
+     "common_name": "c", "organization": "o"},
+]
+
+
+def test_plan_requests_name_the_files_the_key_and_the_ca_to_compare_with():
+    from ansible_collections.apron.cluster.plugins.filter.pki import pki_plan_requests
+    member, client = pki_plan_requests(REQUESTED, {"etcd": {"pem": "E", "changing": False},
+                                                   "other": {"pem": "O", "changing": True}}, KEY_TYPES)
+    assert member == {"key_path": "/etc/x/pki/member.key", "certificate_path": "/etc/x/pki/member.crt",
+                      "common_name": "etcd-0", "organization": None, "subject_alt_names": ["DNS:etcd-0"],
+                      "key_usage": ["digitalSignature"], "extended_key_usage": ["serverAuth"], "ca_certificate": "E",
+                      "key_type": "ECC", "key_curve": "secp256r1", "key_size": None,
+                      "key_owner": "etcd", "key_group": "etcd", "key_mode": "0600"}
+    # A CA being replaced is not compared by the module (the role adds "ca changed").
+    assert client["ca_certificate"] is None and client["key_size"] == 2048 and client["organization"] == "o"
+
+
+def test_plan_requests_refuse_an_unknown_key_type_or_ca():
+    from ansible_collections.apron.cluster.plugins.filter.pki import pki_plan_requests
+    with pytest.raises(AnsibleFilterError, match="unknown key_type 'dsa'"):
+        pki_plan_requests([dict(REQUESTED[0], key_type="dsa")], {"etcd": {"pem": "E"}}, KEY_TYPES)
+    with pytest.raises(AnsibleFilterError, match="unknown CA other"):
+        pki_plan_requests(REQUESTED, {"etcd": {"pem": "E"}}, KEY_TYPES)
+
+
+def test_reissue_reasons_add_what_the_module_cannot_see_in_a_fixed_order():
+    from ansible_collections.apron.cluster.plugins.filter.pki import pki_reissue_reasons
+    inspection = [{"certificate_exists": True, "reasons": ["subject changed", "expiring"]},
+                  {"certificate_exists": True, "reasons": []}]
+    cas = {"etcd": {"pem": "E", "changing": False}, "other": {"pem": None, "changing": False}}
+    assert pki_reissue_reasons(REQUESTED, inspection, [True, False], cas) == {
+        "/etc/x/pki/member": ["key changed", "expiring", "subject changed"],
+        "/etc/x/pki/client": ["ca changed"]}
+    # A missing certificate has no key or CA reason of its own: "missing" says it all.
+    assert pki_reissue_reasons(REQUESTED[:1], [{"certificate_exists": False, "reasons": ["missing"]}], [True], cas) == {
+        "/etc/x/pki/member": ["missing"]}
+    # Up to date: an empty list (keep it).
+    assert pki_reissue_reasons(REQUESTED[:1], [{"certificate_exists": True, "reasons": []}], [False], cas) == {
+        "/etc/x/pki/member": []}
+
+
+def test_reissue_reasons_refuse_results_that_do_not_line_up():
+    from ansible_collections.apron.cluster.plugins.filter.pki import pki_reissue_reasons
+    with pytest.raises(AnsibleFilterError, match="2 certificates, 1 inspections, 2 key results"):
+        pki_reissue_reasons(REQUESTED, [{}], [False, False], {})
