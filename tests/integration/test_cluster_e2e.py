@@ -10,7 +10,8 @@ volumes gone).
 
 The project is a temporary directory: the example model renamed (own names, subnet and bastion
 port, so no demo cluster is touched), its own SSH key, state, CAs and inventory source. To keep
-the machine's load down the etcd pool has one member and there is no worker pool.
+the machine's load down the etcd pool has one member and there is no worker pool: the one master
+runs the master and worker roles (stage mode, the demo's group_vars; containerd runs).
 """
 
 from __future__ import annotations
@@ -133,12 +134,18 @@ def test_1_cluster_from_nothing(project):
     assert recap["%s-etcd-0" % NAME]["failed"] == 0 and recap["%s-etcd-0" % NAME]["changed"] > 0
     assert recap["%s-bastion-0" % NAME]["changed"] > 0
     assert recap["%s-vault-0" % NAME]["changed"] > 0  # configured in stage mode (inventories/local/group_vars)
+    # the master: control plane and node (kubernetes_masters_are_nodes), both in stage mode
+    assert recap["%s-master-0" % NAME]["changed"] > 0
+    assert "kubernetes_mode=stage: kubelet and kube-proxy installed and configured" in project.log.read_text()
+    containerd = subprocess.run(["podman", "exec", "%s-master-0" % NAME, "systemctl", "is-active", "containerd"],
+                                capture_output=True, text=True, check=False)
+    assert containerd.stdout.strip() == "active", containerd
     # the model fed the roles: etcd data on the instance's data volume, the CAs in the project
     data = subprocess.run(["podman", "exec", "%s-etcd-0" % NAME, "findmnt", "-no", "TARGET", "--target",
                            "/var/lib/apron/etcd/k8s-main"], capture_output=True, text=True, check=False)
     assert data.stdout.strip() == "/var/lib/apron/etcd", data
     assert sorted(p.name for p in (project.root / ".apron" / "pki" / NAME).iterdir()) == [
-        "etcd-k8s", "etcd-overlay", "vault-bootstrap"]
+        "etcd-k8s", "etcd-overlay", "kubernetes", "kubernetes-front-proxy", "vault-bootstrap"]
 
 
 def test_2_second_run_changes_nothing(project):

@@ -191,6 +191,9 @@ def test_configuration_files_and_modes(host):
         assert (f.exists, f.user, f.mode) == (True, owner, mode), path
     log_dir = host.file("/var/log/kubernetes/audit")
     assert (log_dir.user, log_dir.mode) == ("kube", 0o700)
+    # One owner for the directory on a master that is also a node (the master and worker roles agree).
+    cfg = host.file(CFG)
+    assert (cfg.user, cfg.group, cfg.mode) == ("root", "root", 0o755)
 
 
 def test_shared_secrets_identical_on_every_master_and_never_logged():

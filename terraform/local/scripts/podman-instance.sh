@@ -9,6 +9,7 @@
 #   APRON_SSH_USER    admin user (sudo without password)   APRON_SSH_KEYS  its public keys, one a line
 #   APRON_SSH_PORT    optional: publish sshd on 127.0.0.1:<port> (bastions only)
 #   APRON_VOLUMES     optional: "volume:/mount/path" entries separated by spaces
+#   APRON_PRIVILEGED  optional: "true" runs the container --privileged (Kubernetes nodes: containerd)
 #   APRON_BOOT_TIMEOUT seconds to wait for systemd and sshd (default 180)
 #   APRON_KNOWN_HOSTS optional: known_hosts file in which create records the instance's host keys
 #                     (read from the container itself, so no trust-on-first-use is needed and a
@@ -197,6 +198,7 @@ create() {
       --label "apron.io/stack=${APRON_STACK:-}"
     )
     [ -z "${APRON_SSH_PORT:-}" ] || args+=(--publish "127.0.0.1:${APRON_SSH_PORT}:22")
+    [ "${APRON_PRIVILEGED:-}" != "true" ] || args+=(--privileged)
     local vol
     for vol in ${APRON_VOLUMES:-}; do
       podman volume exists "${vol%%:*}" || die "volume ${vol%%:*} of $name does not exist"

@@ -31,6 +31,9 @@ locals {
     etcd  = "/var/lib/apron/etcd"
     vault = "/var/lib/apron/vault"
   }
+  # Kubernetes nodes run containerd, whose containers need a privileged host container on this
+  # machine kind (unprivileged, every mount is refused; docs/local-provider.md).
+  privileged_roles = ["master", "worker"]
 
   # null when the network stack has no output (not applied yet, or already destroyed): destroying
   # the instances still works then; creating them fails with a precondition naming the cause.
@@ -84,6 +87,7 @@ locals {
         ssh_port    = pool.role == "bastion" ? local.ssh_port + index(local.pools_by_role[pool.role], name) * 5 + i : null
         data_volume = contains(keys(local.data_mounts), pool.role) ? "${name}-${i}-data" : null
         data_mount  = lookup(local.data_mounts, pool.role, null)
+        privileged  = contains(local.privileged_roles, pool.role)
         labels      = pool.labels
         taints      = pool.taints
         size        = pool.size
@@ -129,7 +133,7 @@ resource "terraform_data" "instance" {
   for_each = local.instances
 
   # Everything that shapes the container: a change replaces it (data volumes survive).
-  triggers_replace = {
+  triggers_replace = merge({
     image       = each.value.image
     network     = local.network_name
     address     = each.value.address
@@ -143,7 +147,8 @@ resource "terraform_data" "instance" {
     volumes     = each.value.data_volume == null ? "" : "${each.value.data_volume}:${each.value.data_mount}"
     ssh_user    = local.ssh_user
     ssh_keys    = join("\n", local.ssh_keys)
-  }
+    # Only where true: adding the key to every instance would replace the containers of the other roles.
+  }, each.value.privileged ? { privileged = true } : {})
 
   input = {
     name            = each.key
@@ -159,6 +164,7 @@ resource "terraform_data" "instance" {
     index           = each.value.index
     ssh_port        = each.value.ssh_port
     volumes         = each.value.data_volume == null ? "" : "${each.value.data_volume}:${each.value.data_mount}"
+    privileged      = each.value.privileged
     ssh_user        = local.ssh_user
     ssh_keys        = join("\n", local.ssh_keys)
     known_hosts     = local.known_hosts
@@ -209,6 +215,7 @@ resource "terraform_data" "instance" {
       APRON_INDEX       = tostring(self.input.index)
       APRON_SSH_PORT    = self.input.ssh_port == null ? "" : tostring(self.input.ssh_port)
       APRON_VOLUMES     = self.input.volumes
+      APRON_PRIVILEGED  = self.input.privileged ? "true" : ""
       APRON_SSH_USER    = self.input.ssh_user
       APRON_SSH_KEYS    = self.input.ssh_keys
       APRON_KNOWN_HOSTS = self.input.known_hosts
