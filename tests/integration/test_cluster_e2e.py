@@ -5,8 +5,9 @@
 
 cluster.yml (stacks + site.yml) -> a second run with changed=0 -> --check --diff with no change
 -> status.yml (healthy etcd with a leader, every certificate listed, none to renew) ->
-ssh-config.yml and a real ssh through the bastion -> destroy (containers, network and data
-volumes gone).
+ssh-config.yml and a real ssh through the bastion -> kubeconfig.yml (the admin identity embedded,
+read back with the real kubectl, the SOCKS proxy through the bastion reaching the master) ->
+destroy (containers, network and data volumes gone).
 
 The project is a temporary directory: the example model renamed (own names, subnet and bastion
 port, so no demo cluster is touched), its own SSH key, state, CAs and inventory source. To keep
@@ -16,17 +17,21 @@ runs the master and worker roles (stage mode, the demo's group_vars; containerd 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.helpers import admin_pki
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/apron-debian:bookworm"
@@ -185,6 +190,94 @@ def test_5_ssh_config_and_a_real_ssh_through_the_bastion(project):
     assert hop.returncode == 0 and hop.stdout.strip() == "%s-etcd-0" % NAME, hop.stderr
 
 
-def test_6_destroy(project):
+def _inventory_host(project, host):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    out = subprocess.run(["ansible-inventory", "-i", str(project.source), "--host", host], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def _socks5_connect(port, address, target_port):
+    """A TCP connection to address:target_port through the SOCKS5 proxy on 127.0.0.1:port."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    sock.sendall(b"\x05\x01\x00")
+    assert sock.recv(2) == b"\x05\x00"
+    sock.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(address) + target_port.to_bytes(2, "big"))
+    reply = sock.recv(10)
+    assert reply[:2] == b"\x05\x00", reply
+    return sock
+
+
+def _wait_for_port(port, tunnel, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert tunnel.poll() is None, tunnel.communicate()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError("the SOCKS proxy on 127.0.0.1:%d did not open" % port)
+
+
+def test_6_admin_kubeconfig_through_the_bastion(project):
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not on PATH")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    port = _free_port()
+    first = project.play("kubeconfig.yml", "-e", "apron_kubeconfig_socks_port=%d" % port)
+    _ok(first)
+    path = project.root / ".apron" / "kubeconfig" / ("%s.kubeconfig" % NAME)
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and oct(path.parent.stat().st_mode & 0o777) == "0o700"
+    master = "%s-master-0" % NAME
+    address = _inventory_host(project, master)["apron"]["private_address"]
+    view = json.loads(subprocess.run(["kubectl", "config", "view", "--kubeconfig", str(path), "--raw", "-o", "json"],
+                                     capture_output=True, text=True, check=True).stdout)
+    [cluster], [user] = view["clusters"], view["users"]
+    assert cluster["name"] == NAME and view["current-context"] == NAME and user["name"] == "apron-admin"
+    assert cluster["cluster"]["server"] == "https://%s:6443" % address
+    assert cluster["cluster"]["proxy-url"] == "socks5://127.0.0.1:%d" % port
+    # the identity the master role issued, embedded: CN/O, chained to the embedded CA, the key of the certificate
+    cert_pem = base64.b64decode(user["user"]["client-certificate-data"])
+    ca_pem = base64.b64decode(cluster["cluster"]["certificate-authority-data"])
+    assert admin_pki.subject_and_chain(cert_pem, ca_pem) == ("apron-admin", ["apron:cluster-admins"], True)
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    key_pem = base64.b64decode(user["user"]["client-key-data"])
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    assert key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)
+    # idempotent, --check --diff changes nothing, the key is never printed
+    again = project.play("kubeconfig.yml", "-e", "apron_kubeconfig_socks_port=%d" % port)
+    check = project.play("kubeconfig.yml", "-e", "apron_kubeconfig_socks_port=%d" % port, "--check", "--diff")
+    for result in (again, check):
+        recap = _ok(result)
+        assert {host: r["changed"] for host, r in recap.items() if r["changed"]} == {}, result.stdout[-3000:]
+    for result in (first, again, check):
+        assert key_pem.decode().splitlines()[1] not in result.stdout + result.stderr
+        assert user["user"]["client-key-data"][:40] not in result.stdout + result.stderr
+    # the command the run prints opens the SOCKS proxy through the bastion (ssh-config.yml's file, test 5)
+    ssh_config = project.root / ".apron" / "ssh" / ("%s.config" % NAME)
+    tunnel_cmd = "ssh -F %s -D 127.0.0.1:%d -N %s-bastion-0" % (ssh_config, port, NAME)
+    assert tunnel_cmd in " ".join(first.stdout.split())
+    tunnel = subprocess.Popen(["ssh", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"] + tunnel_cmd.split()[1:],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_port(port, tunnel)
+        with _socks5_connect(port, address, 22) as sock:  # the master's private address, through the bastion
+            assert sock.recv(64).startswith(b"SSH-2.0-")
+        # Stage mode: no API server listens on 6443 here (none is faked). kubectl's connection reached the
+        # proxy (no "proxyconnect" error), the bastion opened it to the master, which refused it.
+        kubectl = subprocess.run(["kubectl", "--kubeconfig", str(path), "get", "nodes", "--request-timeout=5s"],
+                                 capture_output=True, text=True, timeout=180, check=False)
+        assert kubectl.returncode != 0 and "proxyconnect" not in kubectl.stderr, kubectl.stderr
+    finally:
+        tunnel.terminate()
+        _, tunnel_log = tunnel.communicate(timeout=30)
+    assert "open failed: connect failed: Connection refused" in tunnel_log, (tunnel_log, kubectl.stderr)
+
+
+def test_7_destroy(project):
     _ok(project.destroy())
     assert _podman_names("container") == [] and _podman_names("volume") == []
