@@ -419,3 +419,76 @@ def registry_hosts(mirrors):
             lines.append("")
         out[registry] = "\n".join(lines)
     return out
+
+
+# The one read per host of the master and worker roles (a small sh script, see
+# roles/worker/tasks/facts.yml and roles/master/tasks/user.yml) prints one "<tag> <value>" line per
+# fact; host_state() turns its lines into the dict the roles use.
+_HOST_STATE_SCALARS = ("fs_cgroup", "fs_var_lib", "container", "pid1", "group", "passwd")
+
+
+def host_state(lines):
+    """The dict of the read script's output lines.
+
+    Keys: fs_cgroup, fs_var_lib, container, pid1, group, passwd (strings, '' when not printed),
+    apt_lists (int), modules (list of loaded module names, None when /proc/modules is unreadable),
+    sysctls ({key: value} of the readable ones; the others in sysctls_absent), swap (list),
+    packages ({name: dpkg status}), installed (names whose status is installed), units
+    ({unit: {property: value}}), files ({path: {owner, group, mode ('0644'), sha256}}),
+    exists (paths that exist).
+    """
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    state = dict((key, "") for key in _HOST_STATE_SCALARS)
+    state.update(apt_lists=0, modules=[], sysctls={}, sysctls_absent=[], swap=[], packages={}, units={},
+                 files={}, exists=[])
+    for line in lines or []:
+        tag, _, rest = line.partition(" ")
+        if tag in _HOST_STATE_SCALARS:
+            state[tag] = rest.strip()
+        elif tag == "apt_lists":
+            state["apt_lists"] = int(rest.strip() or 0)
+        elif tag == "module":
+            if state["modules"] is not None:
+                state["modules"].append(rest.strip())
+        elif tag == "modules_unreadable":
+            state["modules"] = None
+        elif tag == "sysctl":
+            key, _, value = rest.partition(" ")
+            state["sysctls"][key] = value.strip()
+        elif tag == "sysctl_absent":
+            state["sysctls_absent"].append(rest.strip())
+        elif tag == "swap":
+            if rest.strip():
+                state["swap"].append(rest.strip())
+        elif tag == "package":
+            name, _, status = rest.partition(" ")
+            state["packages"][name] = status.strip()
+        elif tag == "unit":
+            name, _, props = rest.partition(" ")
+            state["units"][name] = dict(p.split("=", 1) for p in props.split() if "=" in p)
+        elif tag == "file":
+            parts = rest.split(" ", 4)
+            if len(parts) != 5:
+                raise NodeConfigError("host state: bad file line %r" % line)
+            owner, group, mode, sha256, path = parts
+            state["files"][path] = {"owner": owner, "group": group, "mode": "%04o" % int(mode, 8),
+                                    "sha256": sha256}
+        elif tag == "exists":
+            state["exists"].append(rest.strip())
+        elif line.strip():
+            raise NodeConfigError("host state: unknown line %r" % line)
+    state["installed"] = sorted(name for name, status in state["packages"].items() if status == "installed")
+    return state
+
+
+def file_unchanged(state, path, content, owner, group, mode):
+    """True when the host state says path already holds content (sha256) with owner, group and mode:
+    a task that would write it (a template with validate) can be skipped."""
+    import hashlib
+    current = (state or {}).get("files", {}).get(path)
+    if not current:
+        return False
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return (current["sha256"] == hashlib.sha256(data).hexdigest() and current["owner"] == str(owner)
+            and current["group"] == str(group) and current["mode"] == "%04o" % int(str(mode), 8))

@@ -276,3 +276,65 @@ def test_filters_turn_errors_into_filter_errors_naming_the_filter():
     assert filters["kubernetes_dns_ip"]("10.254.0.0/16") == "10.254.0.10"
     with pytest.raises(AnsibleFilterError, match="apron.cluster.kubernetes_check_networks: .*overlaps"):
         filters["kubernetes_check_networks"]("10.254.0.0/16", "10.254.0.0/24")
+
+
+# --- the one read per host (kubernetes_host_state, kubernetes_file_unchanged) -----------------------
+HOST_LINES = [
+    "fs_cgroup cgroup2fs",
+    "fs_var_lib overlayfs",
+    "container podman",
+    "pid1 /usr/lib/systemd/systemd",
+    "module overlay",
+    "module br_netfilter",
+    "sysctl net.ipv4.ip_forward 1",
+    "sysctl net.ipv4.ip_local_port_range 32768\t60999",
+    "sysctl_absent net.bridge.bridge-nf-call-iptables",
+    "swap /dev/sda2",
+    "apt_lists 4",
+    "package containerd installed",
+    "package haproxy not-installed",
+    "unit containerd.service ActiveState=active UnitFileState=enabled ",
+    "file root haproxy 640 " + "a" * 64 + " /etc/haproxy/haproxy.cfg",
+    "group kube:x:999:",
+    "passwd kube:x:999:999:apron:/var/lib/kubernetes:/usr/sbin/nologin",
+    "exists /etc/kubernetes/pki/sa.key",
+]
+
+
+def test_host_state_parses_every_tag():
+    state = FilterModule().filters()["kubernetes_host_state"](HOST_LINES)
+    assert state["fs_cgroup"] == "cgroup2fs" and state["fs_var_lib"] == "overlayfs"
+    assert state["container"] == "podman" and state["pid1"] == "/usr/lib/systemd/systemd"
+    assert state["modules"] == ["overlay", "br_netfilter"]
+    assert state["sysctls"] == {"net.ipv4.ip_forward": "1", "net.ipv4.ip_local_port_range": "32768\t60999"}
+    assert state["sysctls_absent"] == ["net.bridge.bridge-nf-call-iptables"]
+    assert state["swap"] == ["/dev/sda2"] and state["apt_lists"] == 4
+    assert state["installed"] == ["containerd"]
+    assert state["units"]["containerd.service"] == {"ActiveState": "active", "UnitFileState": "enabled"}
+    assert state["files"]["/etc/haproxy/haproxy.cfg"] == {
+        "owner": "root", "group": "haproxy", "mode": "0640", "sha256": "a" * 64}
+    assert state["passwd"].startswith("kube:x:999:999:") and state["group"] == "kube:x:999:"
+    assert state["exists"] == ["/etc/kubernetes/pki/sa.key"]
+
+
+def test_host_state_defaults_and_unreadable_modules():
+    state = N.host_state(["modules_unreadable", "container none"])
+    assert state["modules"] is None and state["container"] == "none"
+    assert state["passwd"] == "" and state["files"] == {} and state["installed"] == [] and state["apt_lists"] == 0
+
+
+def test_host_state_refuses_unknown_lines():
+    with pytest.raises(AnsibleFilterError, match="unknown line"):
+        FilterModule().filters()["kubernetes_host_state"](["bogus line"])
+
+
+def test_file_unchanged():
+    import hashlib
+    text = "global\n"
+    state = N.host_state(["file root haproxy 640 %s /etc/haproxy/haproxy.cfg" % hashlib.sha256(text.encode()).hexdigest()])
+    path = "/etc/haproxy/haproxy.cfg"
+    assert N.file_unchanged(state, path, text, "root", "haproxy", "0640")
+    assert not N.file_unchanged(state, path, text + "x", "root", "haproxy", "0640")
+    assert not N.file_unchanged(state, path, text, "root", "root", "0640")
+    assert not N.file_unchanged(state, path, text, "root", "haproxy", "0644")
+    assert not N.file_unchanged(state, "/etc/other", text, "root", "haproxy", "0640")
