@@ -59,7 +59,7 @@ def kubernetes_admin_masters(hostvars, masters, cluster=None):
                           "the apron.cluster.instance_pools inventory" % name)
             continue
         found.append((name, apron, hvars))
-    clusters = sorted(set(str(apron["cluster"]) for _, apron, _ in found))
+    clusters = sorted(set(str(apron["cluster"]) for _name, apron, _hvars in found))
     if not names:
         errors.append("the inventory has no master host (the group master is empty): provision the cluster first "
                       "(playbooks/cluster.yml), and use an apron.cluster.instance_pools inventory source (-i)")
@@ -275,8 +275,8 @@ def kubernetes_admin_kubeconfig(plan, public, key):
     ``key``: the slurp result of the key."""
     plan = plan or {}
     if plan.get("errors") or not plan.get("source"):
-        return {"document": None, "errors": list(plan.get("errors") or ["no plan: kubernetes_admin_kubeconfig_plan "
-                                                                         "chose no master"])}
+        errors = plan.get("errors") or ["no plan: kubernetes_admin_kubeconfig_plan chose no master"]
+        return {"document": None, "errors": list(errors)}
     by_path = dict((str(r.get("item")), r) for r in (public or []) if isinstance(r, dict))
     host, errors, pem = plan["source"], [], {}
     for what, label, result in (("ca", "CA bundle", by_path.get(plan["ca"])),

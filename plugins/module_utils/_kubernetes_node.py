@@ -443,7 +443,7 @@ def host_state(lines):
     state.update(apt_lists=0, modules=[], sysctls={}, sysctls_absent=[], swap=[], packages={}, units={},
                  files={}, exists=[])
     for line in lines or []:
-        tag, _, rest = line.partition(" ")
+        tag, _sep, rest = line.partition(" ")
         if tag in _HOST_STATE_SCALARS:
             state[tag] = rest.strip()
         elif tag == "apt_lists":
@@ -454,7 +454,7 @@ def host_state(lines):
         elif tag == "modules_unreadable":
             state["modules"] = None
         elif tag == "sysctl":
-            key, _, value = rest.partition(" ")
+            key, _sep, value = rest.partition(" ")
             state["sysctls"][key] = value.strip()
         elif tag == "sysctl_absent":
             state["sysctls_absent"].append(rest.strip())
@@ -462,10 +462,10 @@ def host_state(lines):
             if rest.strip():
                 state["swap"].append(rest.strip())
         elif tag == "package":
-            name, _, status = rest.partition(" ")
+            name, _sep, status = rest.partition(" ")
             state["packages"][name] = status.strip()
         elif tag == "unit":
-            name, _, props = rest.partition(" ")
+            name, _sep, props = rest.partition(" ")
             state["units"][name] = dict(p.split("=", 1) for p in props.split() if "=" in p)
         elif tag == "file":
             parts = rest.split(" ", 4)

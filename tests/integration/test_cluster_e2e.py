@@ -274,7 +274,7 @@ def test_6_admin_kubeconfig_through_the_bastion(project):
         assert kubectl.returncode != 0 and "proxyconnect" not in kubectl.stderr, kubectl.stderr
     finally:
         tunnel.terminate()
-        _, tunnel_log = tunnel.communicate(timeout=30)
+        tunnel_log = tunnel.communicate(timeout=30)[1]
     assert "open failed: connect failed: Connection refused" in tunnel_log, (tunnel_log, kubectl.stderr)
 
 

@@ -98,7 +98,7 @@ def test_writes_the_kubeconfig_from_the_first_master_that_answers(fleet):
 
 
 def test_second_run_and_check_diff_change_nothing(fleet):
-    root, source, _ = fleet
+    root, source, _fixture = fleet
     run, out = _play(source)
     assert run.returncode == 0 and _changed(out) == 0, out
     run, out = _play(source, "--check", "--diff")
@@ -106,7 +106,7 @@ def test_second_run_and_check_diff_change_nothing(fleet):
 
 
 def test_check_mode_writes_nothing(fleet):
-    root, source, _ = fleet
+    root, source, _fixture = fleet
     path = root / "elsewhere" / "admin.kubeconfig"
     run, out = _play(source, "--check", "--diff", "-e", "apron_kubeconfig_file=%s" % path)
     assert run.returncode == 0 and _changed(out) == 2, out  # the directory and the file
@@ -115,7 +115,7 @@ def test_check_mode_writes_nothing(fleet):
 
 
 def test_refusals_write_nothing(fleet, tmp_path):
-    root, source, _ = fleet
+    root, source, _fixture = fleet
     path = tmp_path / "admin.kubeconfig"
     run, out = _play(source, "-e", "kubernetes_pki_dir=%s" % (tmp_path / "empty"), "-e",
                      "apron_kubeconfig_file=%s" % path)

@@ -172,7 +172,7 @@ def test_no_certificate_yet_says_to_run_the_master_play():
 
 
 def test_a_failed_probe_counts_as_no_answer():
-    [m0, _] = _candidates()["masters"]
+    m0 = _candidates()["masters"][0]
     plan = _plan(probes=[{"item": m0["name"], "failed": True, "msg": "sudo: a password is required"}])
     assert plan["errors"] == ["no answer from dev-master-0 (sudo: a password is required): check that the masters "
                               "run (playbooks/infrastructure.yml) and that the bastion answers"]
@@ -304,13 +304,12 @@ def test_a_ca_bundle_with_several_cas_chains_through_any(identity):
 
 def test_slurp_content_that_is_not_base64():
     plan = _plan()
-    built = kubernetes_admin_kubeconfig(plan, [{"item": plan["ca"], "content": "%%"}, {"item": plan["cert"],
-                                                                                          "content": "%%"}],
-                                        {"content": "%%"})
+    public = [{"item": plan["ca"], "content": "%%"}, {"item": plan["cert"], "content": "%%"}]
+    built = kubernetes_admin_kubeconfig(plan, public, {"content": "%%"})
     assert built["errors"][0] == ("the CA bundle /etc/kubernetes/pki/admin/ca.crt on dev-master-0 is not what "
                                   "slurp returns (base64)")
 
 
 def test_a_plan_with_errors_builds_nothing():
-    assert kubernetes_admin_kubeconfig({"errors": ["no master"]}, [], {}) == {"document": None,
-                                                                             "errors": ["no master"]}
+    expected = {"document": None, "errors": ["no master"]}
+    assert kubernetes_admin_kubeconfig({"errors": ["no master"]}, [], {}) == expected
