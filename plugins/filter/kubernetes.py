@@ -41,6 +41,7 @@ _FILTERS = {
     "kubernetes_cgroup_driver": _node.cgroup_driver,
     "kubernetes_sandbox_image": _node.sandbox_image,
     "kubernetes_registry_hosts": _node.registry_hosts,
+    "kubernetes_registry_files": _node.registry_files,
     "kubernetes_host_state": _node.host_state,
     "kubernetes_file_unchanged": _node.file_unchanged,
 }

@@ -421,6 +421,17 @@ def registry_hosts(mirrors):
     return out
 
 
+def registry_files(hosts, hosts_dir):
+    """apron.cluster.file_set entries for registry_hosts(): {"directories": [<hosts_dir>/<registry>],
+    "files": [<hosts_dir>/<registry>/hosts.toml]}, root-owned (0755 / 0644), in the order of ``hosts``."""
+    directories, files = [], []
+    for registry, text in (hosts or {}).items():
+        path = "%s/%s" % (str(hosts_dir).rstrip("/"), registry)
+        directories.append({"path": path, "owner": "root", "group": "root", "mode": "0755"})
+        files.append({"path": path + "/hosts.toml", "content": text, "owner": "root", "group": "root", "mode": "0644"})
+    return {"directories": directories, "files": files}
+
+
 # The one read per host of the master and worker roles (a small sh script, see
 # roles/worker/tasks/facts.yml and roles/master/tasks/user.yml) prints one "<tag> <value>" line per
 # fact; host_state() turns its lines into the dict the roles use.

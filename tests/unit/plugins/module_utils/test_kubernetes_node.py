@@ -260,6 +260,18 @@ def test_cni_config():
     assert [p["type"] for p in conf["plugins"]] == ["bridge", "portmap"]
 
 
+def test_registry_files_one_directory_and_hosts_toml_per_registry():
+    hosts = N.registry_hosts({"registry.k8s.io": ["https://mirror.example.com/"], "docker.io": "http://m:5000"})
+    out = N.registry_files(hosts, "/etc/containerd/certs.d/")
+    expected_dirs = ["/etc/containerd/certs.d/docker.io", "/etc/containerd/certs.d/registry.k8s.io"]
+    assert [d["path"] for d in out["directories"]] == expected_dirs
+    assert {(d["owner"], d["group"], d["mode"]) for d in out["directories"]} == {("root", "root", "0755")}
+    assert [f["path"] for f in out["files"]] == [d + "/hosts.toml" for d in expected_dirs]
+    assert out["files"][1]["content"] == hosts["registry.k8s.io"]
+    assert {(f["owner"], f["group"], f["mode"]) for f in out["files"]} == {("root", "root", "0644")}
+    assert N.registry_files({}, "/d") == {"directories": [], "files": []}
+
+
 def test_registry_hosts():
     hosts = N.registry_hosts({"registry.k8s.io": ["https://mirror.example.com/"], "docker.io": "http://m:5000"})
     assert 'server = "https://registry.k8s.io"' in hosts["registry.k8s.io"]
