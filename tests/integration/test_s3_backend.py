@@ -119,7 +119,8 @@ def test_held_lock_item_is_reported_and_not_removed(s3):
 
 
 def test_lock_timeout_waits_for_the_holder(s3):
-    assert run_module(s3.tmp, s3(["a"]))["_rc"] == 0
+    first = run_module(s3.tmp, s3(["a"]))
+    assert first["_rc"] == 0, first.get("msg")
     holder = start_module(s3.tmp, s3(["a", "b"], variables={"sleep_seconds": 6}))
     try:
         wait_for_child(holder.pid, lambda argv: argv[:1] and argv[0].endswith(b"terraform") and b"apply" in argv)
