@@ -189,7 +189,10 @@ def kubernetes_admin_kubeconfig_plan(candidates, probes, options=None):
     ssh_config = ssh_config or "%s/ssh/%s.config" % (controller_dir, source["environment"])
     plan.update({
         "source": source["name"], "cert": source["cert"], "key": source["key"], "ca": source["ca"],
-        "user": source["user"], "context": cluster, "server": server, "path": path,
+        # the entry's name carries the cluster, so that merged kubeconfigs (KUBECONFIG=a:b) keep one user per
+        # cluster; the identity is the certificate's CN, ``identity``
+        "user": "%s@%s" % (source["user"], cluster), "identity": source["user"],
+        "context": cluster, "server": server, "path": path,
         "private": bool(source["jump_host"]), "bastion": source["jump_host"],
         "proxy_url": "socks5://127.0.0.1:%d" % socks_port if proxy else "",
         "ssh_config": ssh_config if proxy else "",
@@ -197,7 +200,7 @@ def kubernetes_admin_kubeconfig_plan(candidates, probes, options=None):
                   if proxy else "",
     })
     header = ["apron cluster %s: admin kubeconfig (%s), written by playbooks/kubeconfig.yml from the master's "
-              "admin certificate; the client key is embedded: keep this file private." % (cluster, plan["user"])]
+              "admin certificate; the client key is embedded: keep this file private." % (cluster, plan["identity"])]
     usage = "kubectl --kubeconfig %s get nodes" % shlex.quote(path)
     if proxy:
         header.append("The API is private: open the SOCKS proxy through the bastion first: %s" % plan["tunnel"])

@@ -236,7 +236,7 @@ def test_6_admin_kubeconfig_through_the_bastion(project):
     view = json.loads(subprocess.run(["kubectl", "config", "view", "--kubeconfig", str(path), "--raw", "-o", "json"],
                                      capture_output=True, text=True, check=True).stdout)
     [cluster], [user] = view["clusters"], view["users"]
-    assert cluster["name"] == NAME and view["current-context"] == NAME and user["name"] == "apron-admin"
+    assert cluster["name"] == NAME and view["current-context"] == NAME and user["name"] == "apron-admin@" + NAME
     assert cluster["cluster"]["server"] == "https://%s:6443" % address
     assert cluster["cluster"]["proxy-url"] == "socks5://127.0.0.1:%d" % port
     # the identity the master role issued, embedded: CN/O, chained to the embedded CA, the key of the certificate

@@ -79,8 +79,8 @@ def test_writes_the_kubeconfig_from_the_first_master_that_answers(fleet):
     assert cluster == {"name": "main", "cluster": {
         "server": "https://10.90.0.21:6443", "proxy-url": "socks5://127.0.0.1:1080",
         "certificate-authority-data": base64.b64encode(identity["ca"]).decode()}}
-    assert user["name"] == "apron-admin" and view["current-context"] == "main"
-    assert context == {"name": "main", "context": {"cluster": "main", "user": "apron-admin"}}
+    assert user["name"] == "apron-admin@main" and view["current-context"] == "main"
+    assert context == {"name": "main", "context": {"cluster": "main", "user": "apron-admin@main"}}
     cert = base64.b64decode(user["user"]["client-certificate-data"])
     assert admin_pki.subject_and_chain(cert, base64.b64decode(cluster["cluster"]["certificate-authority-data"])) == (
         "apron-admin", ["apron:cluster-admins"], True)

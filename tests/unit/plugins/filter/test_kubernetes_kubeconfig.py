@@ -106,7 +106,8 @@ def test_first_master_that_answers_and_has_the_certificate_is_read():
     assert plan["errors"] == [] and plan["source"] == "dev-master-2"
     assert plan["server"] == "https://10.98.2.12:6443"
     assert (plan["cert"], plan["key"], plan["ca"]) == (m2["cert"], m2["key"], m2["ca"])
-    assert (plan["cluster"], plan["context"], plan["user"]) == ("dev", "dev", "apron-admin")
+    assert (plan["cluster"], plan["context"], plan["user"]) == ("dev", "dev", "apron-admin@dev")
+    assert plan["identity"] == "apron-admin"     # the CN; the entry name carries the cluster
     assert plan["path"] == "/repo/.apron/kubeconfig/dev.kubeconfig"
 
 
@@ -237,10 +238,10 @@ def test_document_embeds_the_identity_and_names_everything_after_the_cluster(ide
             "server": "https://10.98.2.10:6443",
             "certificate-authority-data": base64.b64encode(identity["ca"]).decode(),
             "proxy-url": "socks5://127.0.0.1:1080"}}],
-        "users": [{"name": "apron-admin", "user": {
+        "users": [{"name": "apron-admin@dev", "user": {
             "client-certificate-data": base64.b64encode(identity["cert"]).decode(),
             "client-key-data": base64.b64encode(identity["key"]).decode()}}],
-        "contexts": [{"name": "dev", "context": {"cluster": "dev", "user": "apron-admin"}}],
+        "contexts": [{"name": "dev", "context": {"cluster": "dev", "user": "apron-admin@dev"}}],
         "current-context": "dev", "preferences": {}}
     # the YAML the playbook writes reads back the same
     text = render("{{ doc | to_nice_yaml(indent=2, sort_keys=False) }}", doc=doc)
