@@ -101,7 +101,8 @@ def plan_service(props, mtimes, executable, extra_files):
     props: its ``systemctl show`` properties (parse_show); mtimes: path -> modification time
     (aware datetime) for every file that exists; executable: the target of /proc/<MainPID>/exe
     (None when unknown); extra_files: the caller's files for this unit (configuration,
-    certificates, keys). Returns a dict: running, started_at, restart, reasons, files.
+    certificates, keys). Returns a dict: running, started_at, restart, reasons, files, daemon_reload
+    (systemd holds an older version of its unit files: reload before starting or restarting it).
     """
     running = props.get("ActiveState") in ("active", "reloading") and props.get("MainPID", "0") not in ("", "0")
     started = parse_timestamp(props.get("ExecMainStartTimestamp"))
@@ -128,4 +129,5 @@ def plan_service(props, mtimes, executable, extra_files):
         restart=bool(reasons),
         reasons=reasons,
         files=files,
+        daemon_reload=props.get("NeedDaemonReload") == "yes",
     )

@@ -100,12 +100,25 @@ services:
       description: Every file compared (unit file, drop-ins, environment files, O(services[].files)).
       type: list
       elements: str
+    daemon_reload:
+      description:
+        - Whether systemd holds an older version of the unit's files (C(NeedDaemonReload=yes)), running or not.
+        - A C(systemctl daemon-reload) is owed before the unit is started or restarted.
+      type: bool
+      sample: false
 restart:
   description: The units that owe a restart, in the order of O(services).
   returned: always
   type: list
   elements: str
   sample: [apron-etcd@k8s-main.service]
+daemon_reload:
+  description:
+    - Whether any of the units needs a C(systemctl daemon-reload) (RV(services[].daemon_reload)). Read from the host,
+      so a run that failed between writing a unit and reloading systemd is completed by the next one.
+  returned: always
+  type: bool
+  sample: false
 """
 
 import datetime
@@ -172,7 +185,8 @@ def main():
     except RestartPlanError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, services=results,
-                     restart=[result["unit"] for result in results if result["restart"]])
+                     restart=[result["unit"] for result in results if result["restart"]],
+                     daemon_reload=any(result["daemon_reload"] for result in results))
 
 
 if __name__ == "__main__":

@@ -234,3 +234,26 @@ def test_restart_plan_files_cover_what_each_unit_reads():
     assert "/etc/kubernetes/encryption-config.yaml" in files["kube-apiserver.service"]
     assert "/etc/kubernetes/scheduler-config.yaml" in files["kube-scheduler.service"]
     assert "/etc/kubernetes/pki/service-account/sa.key" in files["kube-controller-manager.service"]
+
+
+def test_each_component_certificate_restarts_exactly_its_consumer():
+    """A reissued certificate (a SAN or identity changed) is newer than exactly the processes that read it:
+    apron.cluster.service_restart_plan then restarts those and no other component."""
+    readers = {}
+    for unit in cp.plan(settings())["unit_files"]:
+        for path in unit["files"]:
+            readers.setdefault(path, set()).add(unit["unit"])
+    pki = "/etc/kubernetes/pki/"
+    assert {path: readers[path] for path in readers
+            if path.startswith(pki) and path.endswith(".crt") and not path.endswith("/ca.crt")} == {
+        pki + "apiserver/apiserver.crt": {"kube-apiserver.service"},
+        pki + "apiserver/apiserver-kubelet-client.crt": {"kube-apiserver.service"},
+        pki + "etcd/apiserver-etcd-client.crt": {"kube-apiserver.service"},
+        pki + "front-proxy/front-proxy-client.crt": {"kube-apiserver.service"},
+        pki + "controller-manager/controller-manager.crt": {"kube-controller-manager.service"},
+        pki + "scheduler/scheduler.crt": {"kube-scheduler.service"},
+    }
+    # every key belongs with its certificate
+    for path, units in readers.items():
+        if path.endswith(".key") and path.replace(".key", ".crt") in readers:
+            assert units == readers[path.replace(".key", ".crt")], path

@@ -106,7 +106,7 @@ def test_environment_file_path_strips_the_flags():
 def test_nothing_newer_owes_nothing():
     decided = plan_service(_props(), _mtimes(), "/usr/bin/etcd", [CERT])
     assert decided == dict(running=True, started_at=START.isoformat(), restart=False, reasons=[],
-                           files=unit_files(_props()) + [CERT])
+                           files=unit_files(_props()) + [CERT], daemon_reload=False)
 
 
 @pytest.mark.parametrize("newer", [
@@ -139,6 +139,13 @@ def test_a_replaced_executable_owes_a_restart():
 def test_a_pending_daemon_reload_owes_a_restart():
     decided = plan_service(_props(NeedDaemonReload="yes"), _mtimes(), None, [])
     assert decided["reasons"] == ["its unit files changed and systemd was not reloaded"]
+    assert decided["daemon_reload"] is True
+    assert plan_service(_props(), _mtimes(), None, [])["daemon_reload"] is False
+
+
+def test_a_stopped_unit_with_changed_unit_files_owes_a_reload_not_a_restart():
+    decided = plan_service(_props(ActiveState="inactive", MainPID="0", NeedDaemonReload="yes"), _mtimes(), None, [])
+    assert decided["restart"] is False and decided["daemon_reload"] is True
 
 
 @pytest.mark.parametrize("state", [
@@ -186,7 +193,7 @@ def test_module_reports_the_owed_restarts_in_one_call(tmp_path):
             f"EnvironmentFiles={env_file} (ignore_errors=no)\nNeedDaemonReload=no\n\n"
             f"Id=b.service\nLoadState=loaded\nActiveState=active\nSubState=running\nMainPID=1\n"
             f"ExecMainStartTimestamp=Wed 2026-12-02 07:40:01.123456 UTC\nFragmentPath=\nDropInPaths=\n"
-            f"NeedDaemonReload=no\n")
+            f"NeedDaemonReload=yes\n")
     path = _fake_systemctl(tmp_path, show)
     result = _run({"services": [{"unit": "a.service"}, {"unit": "b.service", "files": [str(cert)]}]}, path)
     # MainPID=0 with ActiveState=active: not running (a oneshot), nothing owed.
@@ -196,6 +203,7 @@ def test_module_reports_the_owed_restarts_in_one_call(tmp_path):
     assert by_unit["b.service"]["restart"] is True  # the certificate was written now, after START
     assert by_unit["a.service"]["running"] is False
     assert result["restart"] == ["b.service"]
+    assert by_unit["b.service"]["daemon_reload"] is True and result["daemon_reload"] is True
 
 
 def test_module_names_a_failing_systemctl(tmp_path):
