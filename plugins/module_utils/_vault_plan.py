@@ -265,7 +265,8 @@ def plan_settings(kind, name, desired, current, state="present", ttl_keys=(), se
 
 
 PKI_ROLE_TTL_KEYS = ("ttl", "max_ttl")
-PKI_ROLE_LIST_KEYS = ("allowed_domains", "organization", "ou", "key_usage", "ext_key_usage")
+PKI_ROLE_LIST_KEYS = ("allowed_domains", "organization", "ou", "key_usage", "ext_key_usage", "cn_validations")
+CN_VALIDATIONS = ("email", "hostname", "disabled")
 
 
 def desired_pki_role(params):
@@ -273,8 +274,13 @@ def desired_pki_role(params):
     for key in ("allowed_domains", "allow_bare_domains", "allow_subdomains", "allow_glob_domains",
                 "allow_any_name", "allow_localhost", "allow_ip_sans", "enforce_hostnames", "server_flag",
                 "client_flag", "organization", "ou", "key_type", "key_bits", "key_usage", "ext_key_usage",
-                "require_cn", "no_store", "generate_lease"):
+                "require_cn", "no_store", "generate_lease", "cn_validations"):
         body[key] = params.get(key)
+    checks = body.get("cn_validations")
+    if checks is not None:
+        unknown = [c for c in checks if c not in CN_VALIDATIONS]
+        if unknown or not checks or ("disabled" in checks and len(checks) > 1):
+            raise VaultError("cn_validations", "%r" % (checks,), "email and/or hostname, or disabled alone")
     for key in PKI_ROLE_TTL_KEYS:
         body[key] = parse_ttl(params.get(key), key)
     if body["ttl"] and body["max_ttl"] and body["ttl"] > body["max_ttl"]:

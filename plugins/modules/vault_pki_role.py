@@ -101,6 +101,13 @@ options:
   require_cn:
     description: Whether a common name is required.
     type: bool
+  cn_validations:
+    description:
+      - The checks Vault runs on the common name (Vault 1.11 and later, OpenBao), any of V(email) and V(hostname), or
+        V(disabled) alone. Kubernetes identities such as C(system:node:<name>) are not host names; with V(disabled)
+        the role's O(allowed_domains) is the only check of the name.
+    type: list
+    elements: str
   no_store:
     description: Whether issued certificates are not stored in Vault.
     type: bool
@@ -194,6 +201,7 @@ def main():
         key_usage=dict(type="list", elements="str"),
         ext_key_usage=dict(type="list", elements="str"),
         require_cn=flag, no_store=flag, generate_lease=flag,
+        cn_validations=dict(type="list", elements="str"),
         ttl=dict(type="str"),
         max_ttl=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),

@@ -182,6 +182,17 @@ def test_desired_pki_role():
     assert _role(allow_any_name=True)["allow_any_name"] is True
 
 
+@pytest.mark.parametrize("checks", [["disabled"], ["email"], ["hostname", "email"]])
+def test_cn_validations_accepted(checks):
+    assert _role(allowed_domains=["system:node:w-1"], cn_validations=checks)["cn_validations"] == checks
+
+
+@pytest.mark.parametrize("checks", [[], ["disabled", "hostname"], ["dns"]])
+def test_cn_validations_refused(checks):
+    with pytest.raises(VaultError, match="^cn_validations: .*expected email and/or hostname, or disabled alone"):
+        _role(allowed_domains=["w-1"], cn_validations=checks)
+
+
 def test_desired_token_role():
     role = plan.desired_token_role({"token_period": "24h", "allowed_policies": ["w"]})
     assert role["token_period"] == 86400 and role["orphan"] is None
