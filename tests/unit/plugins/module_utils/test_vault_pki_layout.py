@@ -18,6 +18,7 @@ from test_kubernetes_control_plane import settings as master_settings
 
 from tests.helpers.pki_requests import worker_requests
 
+
 def etcd_requests(host="dev-etcd-0"):
     clusters = _etcd_layout.clusters([{"name": "k8s-main", "client_port": 2379, "peer_port": 2380, "ca": "etcd-k8s"},
                                       {"name": "k8s-events", "client_port": 2369, "peer_port": 2370, "ca": "etcd-k8s"},
@@ -33,8 +34,8 @@ def by_name(access):
 
 def test_ca_mounts():
     mounts = layout.ca_mounts("dev", ["kubernetes", "kubernetes-front-proxy", "etcd-k8s", "kubernetes"])
-    assert [m["mount"] for m in mounts] == ["apron/dev/pki/kubernetes", "apron/dev/pki/kubernetes-front-proxy",
-                                           "apron/dev/pki/etcd-k8s"]
+    assert [m["mount"] for m in mounts] == [
+        "apron/dev/pki/kubernetes", "apron/dev/pki/kubernetes-front-proxy", "apron/dev/pki/etcd-k8s"]
     assert mounts[0]["common_name"] == "apron dev kubernetes CA"
     assert (mounts[0]["max_lease_ttl"], mounts[0]["default_lease_ttl"]) == ("87600h", "8760h")
     with pytest.raises(LayoutError, match="no CA names"):
