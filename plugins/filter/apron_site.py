@@ -37,6 +37,7 @@ MODEL_ROLE_VARS = {
     "vault_address": (("private_address",), ("vault",)),
     "vault_seal": (("provider",), ("vault",)),
     "vault_kms_region": (("region",), ("vault",)),
+    "vault_pki_cluster": (("cluster",), ("vault",)),
     "kubernetes_version": (("cluster_spec", "kubernetesVersion"), ("master", "worker")),
     "kubernetes_network": (("cluster_spec", "network"), ("master", "worker")),
     "master_advertise_address": (("private_address",), ("master",)),
